@@ -1,0 +1,160 @@
+// Package store opens Suanpan's storage — the embedded SQLite file or a
+// PostgreSQL database — applies the versioned schema migrations and runs
+// storage transactions with one retry discipline for both engines.
+//
+// The SQL elsewhere in Suanpan is written once, in the subset both engines
+// (and PostgreSQL-compatible distributed databases) accept: `$N`
+// placeholders, no triggers, no advisory locks, no LISTEN/NOTIFY, times as
+// integer microseconds since the Unix epoch. The few differences live here, in
+// Dialect. This package must never contain business rules.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	_ "modernc.org/sqlite"             // registers the "sqlite" database/sql driver
+)
+
+// Dialect names a storage engine.
+type Dialect string
+
+// The supported engines.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// ForUpdate returns the row-locking clause to append to a SELECT: on
+// PostgreSQL it locks the rows until the transaction ends; on SQLite, where
+// the single writer connection already serializes every write transaction, it
+// is empty.
+func (d Dialect) ForUpdate() string {
+	if d == Postgres {
+		return " FOR UPDATE"
+	}
+	return ""
+}
+
+// Options tune how a store is opened. The zero value is the durable default.
+type Options struct {
+	// SQLiteSynchronous is SQLite's `synchronous` setting for the writer:
+	// "full" (the default: a commit is on disk before it is acknowledged) or
+	// "normal" (faster; in WAL mode the last commits may roll back after a
+	// power loss or OS crash, though never after a process crash). Relax it
+	// only where losing acknowledged transactions on power loss is acceptable.
+	SQLiteSynchronous string
+	// MaxConns bounds the PostgreSQL connection pool, and SQLite's reader pool.
+	// Zero means 16.
+	MaxConns int
+}
+
+// DB is an open store. Write is the pool that write transactions use; Read
+// is the pool for queries. On PostgreSQL they are the same pool. On SQLite
+// Write holds exactly one connection (SQLite allows one writer at a time, and
+// BEGIN IMMEDIATE takes the write lock up front) and Read holds read-only
+// connections that see WAL snapshots.
+type DB struct {
+	Dialect Dialect
+	Write   *sql.DB
+	Read    *sql.DB
+	// Name is the store's location with any password removed, for logs.
+	Name string
+}
+
+// Open opens the store at location: a PostgreSQL URL (postgres://… or
+// postgresql://…) or an SQLite file given as sqlite:PATH, sqlite://PATH or a
+// plain path. The SQLite file and its directory are created when missing.
+// Open does not migrate; call Migrate.
+func Open(ctx context.Context, location string, opts Options) (*DB, error) {
+	if opts.MaxConns <= 0 {
+		opts.MaxConns = 16
+	}
+	switch {
+	case strings.HasPrefix(location, "postgres://"), strings.HasPrefix(location, "postgresql://"):
+		return openPostgres(ctx, location, opts)
+	case location == "":
+		return nil, errors.New("open store: no location given")
+	default:
+		path := strings.TrimPrefix(strings.TrimPrefix(location, "sqlite://"), "sqlite:")
+		return openSQLite(ctx, path, opts)
+	}
+}
+
+func openPostgres(ctx context.Context, location string, opts Options) (*DB, error) {
+	db, err := sql.Open("pgx", location)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	db.SetMaxOpenConns(opts.MaxConns)
+	db.SetMaxIdleConns(opts.MaxConns)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open postgres %s: %w", redact(location), err)
+	}
+	return &DB{Dialect: Postgres, Write: db, Read: db, Name: redact(location)}, nil
+}
+
+func openSQLite(ctx context.Context, path string, opts Options) (*DB, error) {
+	sync := strings.ToLower(opts.SQLiteSynchronous)
+	switch sync {
+	case "":
+		sync = "full"
+	case "full", "normal":
+	default:
+		return nil, fmt.Errorf("open sqlite: synchronous must be full or normal, not %q", opts.SQLiteSynchronous)
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("open sqlite: %w", err)
+		}
+	}
+	// Pragmas go in the DSN so that every pooled connection gets them.
+	common := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)"
+	w, err := sql.Open("sqlite", path+"?"+common+"&_pragma=synchronous("+sync+")&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	r, err := sql.Open("sqlite", path+"?"+common+"&_pragma=query_only(1)")
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	r.SetMaxOpenConns(opts.MaxConns)
+	r.SetMaxIdleConns(opts.MaxConns)
+	return &DB{Dialect: SQLite, Write: w, Read: r, Name: path}, nil
+}
+
+// Close closes both pools.
+func (db *DB) Close() error {
+	err := db.Write.Close()
+	if db.Read != db.Write {
+		err = errors.Join(err, db.Read.Close())
+	}
+	return err
+}
+
+func redact(location string) string {
+	u, err := url.Parse(location)
+	if err != nil {
+		return "postgres"
+	}
+	return u.Redacted()
+}
