@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/suanpan/suanpan/internal/money"
 	"github.com/suanpan/suanpan/internal/store"
 )
@@ -188,46 +187,13 @@ func (n *NewAccount) Validate() error {
 type AccountWrite func(ctx context.Context, tx *sql.Tx, before, after *Account) error
 
 // CreateAccount opens an account. Its asset must exist. Returns
-// CodeInvalidRequest, CodeAssetNotFound, or CodeInvalidRequest on a duplicate ID.
+// CodeInvalidRequest (also for a duplicate ID) or CodeAssetNotFound.
 func (l *Ledger) CreateAccount(ctx context.Context, n NewAccount, writes ...AccountWrite) (*Account, error) {
-	if err := n.Validate(); err != nil {
-		return nil, err
-	}
-	if n.ID == "" {
-		n.ID = newID()
-	}
-	now := l.clock.Now()
-	a := &Account{
-		ID: n.ID, InstitutionID: n.InstitutionID, Asset: n.Asset, Code: n.Code, Name: n.Name,
-		NormalSide: n.NormalSide, Overdraft: n.Overdraft, OverdraftLimit: n.OverdraftLimit,
-		Status: StatusActive, Metadata: n.Metadata, CreatedAt: now.Truncate(time.Microsecond), UpdatedAt: now.Truncate(time.Microsecond),
-	}
-	if a.Metadata == nil {
-		a.Metadata = map[string]string{}
-	}
-	meta, _ := json.Marshal(a.Metadata)
-	err := l.db.InTx(ctx, store.TxOptions{}, func(tx *sql.Tx) error {
-		if _, err := l.getAsset(ctx, tx, n.Asset); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO accounts (id, institution_id, asset, code, name, normal_side,
-			overdraft, overdraft_limit, status, metadata, debits_posted, credits_posted, debits_pending,
-			credits_pending, entry_seq, last_entry_at, created_at, updated_at)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,0,0,0,0,0,0,$11,$11)`,
-			a.ID, a.InstitutionID, a.Asset, a.Code, a.Name, string(a.NormalSide), string(a.Overdraft),
-			a.OverdraftLimit, string(a.Status), string(meta), now.UnixMicro())
-		if _, dup := store.UniqueViolation(err); dup {
-			return fieldErr(CodeInvalidRequest, "id", "an account with id %s exists", a.ID)
-		}
-		if err != nil {
-			return fmt.Errorf("insert account: %w", err)
-		}
-		return runAccountWrites(ctx, tx, writes, nil, a)
-	})
+	accts, err := l.CreateAccounts(ctx, []NewAccount{n}, writes...)
 	if err != nil {
 		return nil, err
 	}
-	return a, nil
+	return accts[0], nil
 }
 
 // StatusChange asks for an account's status to change.
@@ -317,7 +283,7 @@ type AccountFilter struct {
 // ListAccounts returns accounts ordered by ID, a page at a time. next is the
 // cursor for the following page, or "" after the last.
 func (l *Ledger) ListAccounts(ctx context.Context, f AccountFilter) (accts []*Account, next string, err error) {
-	q := &query{}
+	q := &query{d: l.db.Dialect}
 	q.add("id > ?", f.After)
 	if f.InstitutionIDs != nil {
 		q.in("institution_id", f.InstitutionIDs)
@@ -392,7 +358,7 @@ func (l *Ledger) loadAccounts(ctx context.Context, qr queryer, ids []string, loc
 		suffix += l.db.Dialect.ForUpdate()
 	}
 	err := inChunks(ids, 1, func(chunk []string) error {
-		rows, err := qr.QueryContext(ctx, "SELECT "+accountCols+" FROM accounts WHERE id IN ("+placeholders(len(chunk), 1)+")"+suffix, anys(chunk)...)
+		rows, err := qr.QueryContext(ctx, "SELECT "+accountCols+" FROM accounts WHERE id IN ("+placeholders(l.db.Dialect, len(chunk), 1)+")"+suffix, anys(chunk)...)
 		if err != nil {
 			return fmt.Errorf("load accounts: %w", err)
 		}
@@ -421,10 +387,82 @@ func inScope(allowed []string, inst string) bool {
 	return false
 }
 
-func newID() string { return uuid.Must(uuid.NewV7()).String() }
-
 func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
 
 var errNoRows = sql.ErrNoRows
 
 func isNoRows(err error) bool { return errors.Is(err, errNoRows) }
+
+// CreateAccounts opens many accounts in one storage transaction: all or
+// none. It is how bulk imports and the demo open thousands of accounts
+// without paying a durable commit for each.
+// The writes run once per account, in the same storage transaction.
+func (l *Ledger) CreateAccounts(ctx context.Context, ns []NewAccount, writes ...AccountWrite) ([]*Account, error) {
+	out := make([]*Account, len(ns))
+	now := l.clock.Now()
+	for i := range ns {
+		n := ns[i]
+		if err := n.Validate(); err != nil {
+			var e *Error
+			if errors.As(err, &e) {
+				e.Field = fmt.Sprintf("[%d].%s", i, e.Field)
+			}
+			return nil, err
+		}
+		if n.ID == "" {
+			n.ID = newID()
+		}
+		if n.Metadata == nil {
+			n.Metadata = map[string]string{}
+		}
+		out[i] = &Account{ID: n.ID, InstitutionID: n.InstitutionID, Asset: n.Asset, Code: n.Code, Name: n.Name,
+			NormalSide: n.NormalSide, Overdraft: n.Overdraft, OverdraftLimit: n.OverdraftLimit, Status: StatusActive,
+			Metadata: n.Metadata, CreatedAt: fromMicros(now.UnixMicro()), UpdatedAt: fromMicros(now.UnixMicro())}
+	}
+	const cols = 11
+	err := l.db.InTx(ctx, store.TxOptions{}, func(tx *sql.Tx) error {
+		assets := map[string]bool{}
+		for _, a := range out {
+			if !assets[a.Asset] {
+				if _, err := l.getAsset(ctx, tx, a.Asset); err != nil {
+					return err
+				}
+				assets[a.Asset] = true
+			}
+		}
+		err := inChunks(out, cols, func(chunk []*Account) error {
+			args := make([]any, 0, len(chunk)*cols)
+			for _, a := range chunk {
+				meta, _ := json.Marshal(a.Metadata)
+				args = append(args, a.ID, a.InstitutionID, a.Asset, a.Code, a.Name, string(a.NormalSide),
+					string(a.Overdraft), a.OverdraftLimit, string(a.Status), string(meta), now.UnixMicro())
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO accounts (id, institution_id, asset, code, name, normal_side,
+				overdraft, overdraft_limit, status, metadata, created_at, debits_posted, credits_posted,
+				debits_pending, credits_pending, entry_seq, last_entry_at, updated_at)
+				SELECT v.*, 0, 0, 0, 0, 0, 0, v.column11 FROM (VALUES `+rowsValues(l.db.Dialect, len(chunk), cols, accountInsertCasts)+`) AS v`, args...)
+			if _, dup := store.UniqueViolation(err); dup {
+				return fieldErr(CodeInvalidRequest, "id", "an account with one of these ids exists")
+			}
+			if err != nil {
+				return fmt.Errorf("insert accounts: %w", err)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, a := range out {
+			if err := runAccountWrites(ctx, tx, writes, nil, a); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+var accountInsertCasts = []string{"TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "BIGINT", "TEXT", "TEXT", "BIGINT"}

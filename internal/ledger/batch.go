@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/suanpan/suanpan/internal/money"
+	"github.com/suanpan/suanpan/internal/store"
 )
 
 type refKey struct{ inst, ref string }
@@ -63,7 +65,7 @@ type batch struct {
 	newHolds []*holdState
 	dirty    map[string]*Account
 	dups     map[string][]*Transaction // existing transaction ID → answers to fill
-	sp       int                  // savepoint counter
+	sp       int                       // savepoint counter
 }
 
 type staged struct {
@@ -165,7 +167,7 @@ func (b *batch) loadRefs(refs []string) error {
 	b.existing = map[refKey]existingRef{}
 	return inChunks(refs, 1, func(chunk []string) error {
 		rows, err := b.tx.QueryContext(b.ctx, `SELECT id, institution_id, reference, content_hash FROM transactions
-			WHERE reference IN (`+placeholders(len(chunk), 1)+`)`, anys(chunk)...)
+			WHERE reference IN (`+placeholders(b.l.db.Dialect, len(chunk), 1)+`)`, anys(chunk)...)
 		if err != nil {
 			return fmt.Errorf("load references: %w", err)
 		}
@@ -187,7 +189,7 @@ func (b *batch) loadOriginals(ids []string) error {
 	}
 	err := inChunks(ids, 1, func(chunk []string) error {
 		rows, err := b.tx.QueryContext(b.ctx, `SELECT id, institution_id, kind FROM transactions WHERE id IN (`+
-			placeholders(len(chunk), 1)+`) ORDER BY id`+b.l.db.Dialect.ForUpdate(), anys(chunk)...)
+			placeholders(b.l.db.Dialect, len(chunk), 1)+`) ORDER BY id`+b.l.db.Dialect.ForUpdate(), anys(chunk)...)
 		if err != nil {
 			return fmt.Errorf("load transactions to reverse: %w", err)
 		}
@@ -207,7 +209,7 @@ func (b *batch) loadOriginals(ids []string) error {
 		return err
 	}
 	found := mapKeys(b.originals)
-	postings, err := loadPostings(b.ctx, b.tx, found, EntryPosted)
+	postings, err := loadPostings(b.ctx, b.l.db.Dialect, b.tx, found, EntryPosted)
 	if err != nil {
 		return err
 	}
@@ -217,7 +219,7 @@ func (b *batch) loadOriginals(ids []string) error {
 	return inChunks(found, 1, func(chunk []string) error {
 		rows, err := b.tx.QueryContext(b.ctx, `SELECT t.reverses_id, e.posting, SUM(e.amount)
 			FROM transactions t JOIN entries e ON e.tx_id = t.id
-			WHERE t.reverses_id IN (`+placeholders(len(chunk), 1)+`) AND e.side = 'D' AND e.kind = 'posted'
+			WHERE t.reverses_id IN (`+placeholders(b.l.db.Dialect, len(chunk), 1)+`) AND e.side = 'D' AND e.kind = 'posted'
 			GROUP BY t.reverses_id, e.posting`, anys(chunk)...)
 		if err != nil {
 			return fmt.Errorf("load reversed amounts: %w", err)
@@ -242,7 +244,7 @@ func (b *batch) loadHolds(ids []string) error {
 	}
 	err := inChunks(ids, 1, func(chunk []string) error {
 		rows, err := b.tx.QueryContext(b.ctx, `SELECT id, institution_id, status, expires_at, resolved_by, created_at
-			FROM holds WHERE id IN (`+placeholders(len(chunk), 1)+`) ORDER BY id`+b.l.db.Dialect.ForUpdate(), anys(chunk)...)
+			FROM holds WHERE id IN (`+placeholders(b.l.db.Dialect, len(chunk), 1)+`) ORDER BY id`+b.l.db.Dialect.ForUpdate(), anys(chunk)...)
 		if err != nil {
 			return fmt.Errorf("load holds: %w", err)
 		}
@@ -259,7 +261,7 @@ func (b *batch) loadHolds(ids []string) error {
 	if err != nil {
 		return err
 	}
-	postings, err := loadPostings(b.ctx, b.tx, mapKeys(b.holds), EntryPending)
+	postings, err := loadPostings(b.ctx, b.l.db.Dialect, b.tx, mapKeys(b.holds), EntryPending)
 	if err != nil {
 		return err
 	}
@@ -282,11 +284,11 @@ func scanHold(s scanner) (*holdState, error) {
 
 // loadPostings rebuilds the postings of transactions from their entries of
 // the given kind, in posting order.
-func loadPostings(ctx context.Context, q queryer, txIDs []string, kind EntryKind) (map[string][]indexedPosting, error) {
+func loadPostings(ctx context.Context, d store.Dialect, q queryer, txIDs []string, kind EntryKind) (map[string][]indexedPosting, error) {
 	out := map[string][]indexedPosting{}
 	err := inChunks(txIDs, 1, func(chunk []string) error {
 		rows, err := q.QueryContext(ctx, `SELECT tx_id, posting, side, account_id, asset, amount FROM entries
-			WHERE tx_id IN (`+placeholders(len(chunk), 1)+`) AND kind = $`+strconv.Itoa(len(chunk)+1)+`
+			WHERE tx_id IN (`+placeholders(d, len(chunk), 1)+`) AND kind = `+d.Placeholder(len(chunk)+1)+`
 			ORDER BY tx_id, posting, side`, append(anys(chunk), string(kind))...)
 		if err != nil {
 			return fmt.Errorf("load postings: %w", err)
@@ -463,7 +465,7 @@ func (b *batch) runWrites(r *Request, tr *Transaction) (*Error, error) {
 // transaction. On rejection the caller rolls the state back.
 func (b *batch) build(r *Request) (*Transaction, *Error) {
 	tr := &Transaction{
-		ID: newID(), InstitutionID: r.InstitutionID, Reference: r.Reference, Kind: r.Kind, Type: r.Type,
+		InstitutionID: r.InstitutionID, Reference: r.Reference, Kind: r.Kind, Type: r.Type,
 		BusinessDate: b.bizDate, Metadata: r.Metadata, HoldID: r.HoldID, ReversesID: r.TransactionID,
 	}
 	if tr.Metadata == nil {
@@ -531,7 +533,8 @@ func (b *batch) post(tr *Transaction, ps []indexedPosting, kind EntryKind, check
 		}
 	}
 	if tr.CreatedAt.IsZero() {
-		tr.CreatedAt = fromMicros(b.l.nextTs(b.nowUs, floor))
+		ts := b.l.nextTs(b.nowUs, floor)
+		tr.ID, tr.CreatedAt = txID(ts), fromMicros(ts)
 	}
 	before := map[*Account]Balances{}
 	for _, p := range ps {
@@ -705,53 +708,30 @@ func (b *batch) write() error {
 	if len(b.txs) == 0 {
 		return nil
 	}
-	const txCols = 11
-	if err := inChunks(b.txs, txCols, func(chunk []*Transaction) error {
-		args := make([]any, 0, len(chunk)*txCols)
-		for _, t := range chunk {
-			meta, err := json.Marshal(t.Metadata)
-			if err != nil {
-				return fmt.Errorf("encode metadata: %w", err)
-			}
-			args = append(args, t.ID, t.InstitutionID, t.Reference, string(t.Kind), t.Type, t.BusinessDate,
-				string(meta), nullable(t.HoldID), nullable(t.ReversesID), b.staged[refKey{t.InstitutionID, t.Reference}].hash,
-				t.CreatedAt.UnixMicro())
-		}
-		_, err := b.tx.ExecContext(b.ctx, `INSERT INTO transactions (id, institution_id, reference, kind, type,
-			business_date, metadata, hold_id, reverses_id, content_hash, created_at) VALUES `+rowsValues(len(chunk), txCols, nil), args...)
-		if err != nil {
-			return fmt.Errorf("insert transactions: %w", err)
-		}
-		return nil
-	}); err != nil {
-		return err
-	}
-	var entries []*Entry
+	var txRows, entryRows [][]any
 	for _, t := range b.txs {
-		for i := range t.Entries {
-			entries = append(entries, &t.Entries[i])
+		meta, err := json.Marshal(t.Metadata)
+		if err != nil {
+			return fmt.Errorf("encode metadata: %w", err)
 		}
-	}
-	const entryCols = 13
-	if err := inChunks(entries, entryCols, func(chunk []*Entry) error {
-		args := make([]any, 0, len(chunk)*entryCols)
-		for _, e := range chunk {
+		txRows = append(txRows, []any{t.ID, t.InstitutionID, t.Reference, string(t.Kind), t.Type, t.BusinessDate,
+			string(meta), nullable(t.HoldID), nullable(t.ReversesID), b.staged[refKey{t.InstitutionID, t.Reference}].hash,
+			t.CreatedAt.UnixMicro()})
+		for _, e := range t.Entries {
 			side := "D"
 			if e.Side == Credit {
 				side = "C"
 			}
-			args = append(args, e.AccountID, e.Seq, e.TransactionID, e.Posting, side, string(e.Kind), e.Asset, e.Amount,
-				e.After.DebitsPosted, e.After.CreditsPosted, e.After.DebitsPending, e.After.CreditsPending, e.CreatedAt.UnixMicro())
+			entryRows = append(entryRows, []any{e.AccountID, e.Seq, e.TransactionID, e.Posting, side, string(e.Kind),
+				e.Asset, e.Amount, e.After.DebitsPosted, e.After.CreditsPosted, e.After.DebitsPending,
+				e.After.CreditsPending, e.CreatedAt.UnixMicro()})
 		}
-		_, err := b.tx.ExecContext(b.ctx, `INSERT INTO entries (account_id, seq, tx_id, posting, side, kind, asset, amount,
-			debits_posted_after, credits_posted_after, debits_pending_after, credits_pending_after, created_at)
-			VALUES `+rowsValues(len(chunk), entryCols, nil), args...)
-		if err != nil {
-			return fmt.Errorf("insert entries: %w", err)
-		}
-		return nil
-	}); err != nil {
-		return err
+	}
+	if err := b.l.insert(b.ctx, b.tx, insertTransactions, txRows); err != nil {
+		return fmt.Errorf("insert transactions: %w", err)
+	}
+	if err := b.l.insert(b.ctx, b.tx, insertEntries, entryRows); err != nil {
+		return fmt.Errorf("insert entries: %w", err)
 	}
 	if err := b.writeHolds(); err != nil {
 		return err
@@ -760,38 +740,30 @@ func (b *batch) write() error {
 }
 
 func (b *batch) writeHolds() error {
-	const cols = 7
-	if err := inChunks(b.newHolds, cols, func(chunk []*holdState) error {
-		args := make([]any, 0, len(chunk)*cols)
-		for _, h := range chunk {
-			var exp any
-			if h.expiresAt != 0 {
-				exp = h.expiresAt
-			}
-			args = append(args, h.id, h.inst, h.status, exp, nullable(h.resolvedBy), h.createdAt, h.createdAt)
+	var rows [][]any
+	for _, h := range b.newHolds {
+		var exp any
+		if h.expiresAt != 0 {
+			exp = h.expiresAt
 		}
-		_, err := b.tx.ExecContext(b.ctx, `INSERT INTO holds (id, institution_id, status, expires_at, resolved_by,
-			created_at, updated_at) VALUES `+rowsValues(len(chunk), cols, nil), args...)
-		if err != nil {
-			return fmt.Errorf("insert holds: %w", err)
-		}
-		return nil
-	}); err != nil {
-		return err
+		rows = append(rows, []any{h.id, h.inst, h.status, exp, nullable(h.resolvedBy), h.createdAt, h.createdAt})
+	}
+	if err := b.l.insert(b.ctx, b.tx, insertHolds, rows); err != nil {
+		return fmt.Errorf("insert holds: %w", err)
 	}
 	for _, h := range b.holds {
 		if !h.dirty {
 			continue
 		}
-		if _, err := b.tx.ExecContext(b.ctx, `UPDATE holds SET status = $1, resolved_by = $2, updated_at = $3 WHERE id = $4`,
+		d := b.l.db.Dialect
+		if _, err := b.tx.ExecContext(b.ctx, `UPDATE holds SET status = `+d.Placeholder(1)+`, resolved_by = `+
+			d.Placeholder(2)+`, updated_at = `+d.Placeholder(3)+` WHERE id = `+d.Placeholder(4),
 			h.status, h.resolvedBy, b.nowUs, h.id); err != nil {
 			return fmt.Errorf("update hold: %w", err)
 		}
 	}
 	return nil
 }
-
-var accountUpdateCasts = []string{"TEXT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT"}
 
 // writeAccounts sets each touched account's balances once, whatever number
 // of entries the batch gave it: the batch read the row under lock, so the
@@ -801,31 +773,19 @@ func (b *batch) writeAccounts() error {
 	for _, a := range b.dirty {
 		accts = append(accts, a)
 	}
-	slices.SortFunc(accts, func(x, y *Account) int {
-		if x.ID < y.ID {
-			return -1
-		}
-		return 1
-	})
-	const cols = 7
-	return inChunks(accts, cols, func(chunk []*Account) error {
-		args := make([]any, 0, len(chunk)*cols)
-		for _, a := range chunk {
-			args = append(args, a.ID, a.DebitsPosted, a.CreditsPosted, a.DebitsPending, a.CreditsPending, a.EntrySeq, a.lastEntryAt)
-		}
-		res, err := b.tx.ExecContext(b.ctx, `UPDATE accounts SET debits_posted = v.column2, credits_posted = v.column3,
-			debits_pending = v.column4, credits_pending = v.column5, entry_seq = v.column6, last_entry_at = v.column7,
-			updated_at = v.column7
-			FROM (VALUES `+rowsValues(len(chunk), cols, accountUpdateCasts)+`) AS v
-			WHERE accounts.id = v.column1`, args...)
-		if err != nil {
-			return fmt.Errorf("update accounts: %w", err)
-		}
-		if n, err := res.RowsAffected(); err == nil && n != int64(len(chunk)) {
-			return fmt.Errorf("%w: updated %d accounts, expected %d", errInvariant, n, len(chunk))
-		}
-		return nil
-	})
+	slices.SortFunc(accts, func(x, y *Account) int { return strings.Compare(x.ID, y.ID) })
+	rows := make([][]any, len(accts))
+	for i, a := range accts {
+		rows[i] = []any{a.ID, a.DebitsPosted, a.CreditsPosted, a.DebitsPending, a.CreditsPending, a.EntrySeq, a.lastEntryAt}
+	}
+	n, err := b.l.updateAccounts(b.ctx, b.tx, rows)
+	if err != nil {
+		return fmt.Errorf("update accounts: %w", err)
+	}
+	if n != int64(len(rows)) {
+		return fmt.Errorf("%w: updated %d accounts, expected %d", errInvariant, n, len(rows))
+	}
+	return nil
 }
 
 // fillDuplicates loads the original transactions that duplicate requests

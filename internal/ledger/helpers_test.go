@@ -65,10 +65,14 @@ func (e *env) accountIn(inst, asset string, normal ledger.Side, od ledger.Overdr
 }
 
 // wallet is a customer wallet: a credit-normal liability that may not overdraw.
-func (e *env) wallet() *ledger.Account { return e.account("CNY", ledger.Credit, ledger.OverdraftNone, 0) }
+func (e *env) wallet() *ledger.Account {
+	return e.account("CNY", ledger.Credit, ledger.OverdraftNone, 0)
+}
 
 // bank is an unconstrained debit-normal asset account (money at the bank).
-func (e *env) bank() *ledger.Account { return e.account("CNY", ledger.Debit, ledger.OverdraftUnlimited, 0) }
+func (e *env) bank() *ledger.Account {
+	return e.account("CNY", ledger.Debit, ledger.OverdraftUnlimited, 0)
+}
 
 // post submits one request and fails the test on any error or rejection.
 func (e *env) post(r ledger.Request) *ledger.Transaction {

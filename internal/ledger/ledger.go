@@ -63,6 +63,8 @@ type Ledger struct {
 	quit   chan struct{}
 	wg     sync.WaitGroup
 
+	stmts stmtCache // SQLite writer statements
+
 	lastTs atomic.Int64 // newest transaction timestamp handed out, µs
 	depth  atomic.Int64 // requests waiting in queue
 }
@@ -117,6 +119,7 @@ func (l *Ledger) Close() error {
 	l.mu.Unlock()
 	close(l.quit)
 	l.wg.Wait()
+	l.stmts.close()
 	return nil
 }
 
@@ -272,6 +275,16 @@ func (l *Ledger) commit(jobs []*job) {
 	var err error
 	if len(live) > 0 {
 		ctx, cancel := context.WithTimeout(context.Background(), l.opts.CommitTimeout)
+		if l.db.Dialect == store.SQLite {
+			// The SQLite driver watches a cancellable context with a goroutine
+			// per statement, which costs more than the statement. Nothing in an
+			// SQLite write can wait unboundedly (busy_timeout bounds the lock
+			// wait), so the batch runs without a deadline.
+			cancel()
+			ctx, cancel = context.Background(), func() {}
+			// Best effort: without the prepared statements a batch prepares its own.
+			_ = l.stmts.prepare(ctx, l.db.Write, sqliteBatchStatements())
+		}
 		err = l.db.InTx(ctx, store.TxOptions{RetryIf: referenceRace}, func(tx *sql.Tx) error {
 			return newBatch(l, ctx, tx).run(live)
 		})

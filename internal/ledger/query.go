@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -38,7 +37,7 @@ func (l *Ledger) loadTransactions(ctx context.Context, q queryer, ids []string) 
 	out := make(map[string]*Transaction, len(ids))
 	err := inChunks(ids, 1, func(chunk []string) error {
 		rows, err := q.QueryContext(ctx, `SELECT `+txCols+` FROM transactions t LEFT JOIN holds h ON h.id = t.id
-			WHERE t.id IN (`+placeholders(len(chunk), 1)+`)`, anys(chunk)...)
+			WHERE t.id IN (`+placeholders(l.db.Dialect, len(chunk), 1)+`)`, anys(chunk)...)
 		if err != nil {
 			return fmt.Errorf("load transactions: %w", err)
 		}
@@ -57,7 +56,7 @@ func (l *Ledger) loadTransactions(ctx context.Context, q queryer, ids []string) 
 	}
 	err = inChunks(mapKeys(out), 1, func(chunk []string) error {
 		rows, err := q.QueryContext(ctx, `SELECT `+entryCols+` FROM entries
-			WHERE tx_id IN (`+placeholders(len(chunk), 1)+`) ORDER BY tx_id, kind DESC, posting, side DESC`, anys(chunk)...)
+			WHERE tx_id IN (`+placeholders(l.db.Dialect, len(chunk), 1)+`) ORDER BY tx_id, kind DESC, posting, side DESC`, anys(chunk)...)
 		if err != nil {
 			return fmt.Errorf("load entries: %w", err)
 		}
@@ -159,14 +158,14 @@ type TransactionFilter struct {
 	Type           string
 	Kind           Kind
 	From, To       time.Time // creation time, From inclusive, To exclusive; zero: open
-	After          string    // cursor from the previous page
+	After          string    // cursor: the last ID of the previous page
 	Limit          int       // default 100, at most 1000
 }
 
 // ListTransactions returns transactions in the order the ledger accepted
 // them, a page at a time; next is the cursor for the following page.
 func (l *Ledger) ListTransactions(ctx context.Context, f TransactionFilter) (trs []*Transaction, next string, err error) {
-	q := &query{}
+	q := &query{d: l.db.Dialect}
 	if f.InstitutionIDs != nil {
 		q.in("t.institution_id", f.InstitutionIDs)
 	}
@@ -176,23 +175,19 @@ func (l *Ledger) ListTransactions(ctx context.Context, f TransactionFilter) (trs
 	if f.Kind != "" {
 		q.add("t.kind = ?", string(f.Kind))
 	}
+	// IDs are ordered by creation time, so time bounds are ID bounds.
 	if !f.From.IsZero() {
-		q.add("t.created_at >= ?", f.From.UnixMicro())
+		q.add("t.id >= ?", idFloor(f.From))
 	}
 	if !f.To.IsZero() {
-		q.add("t.created_at < ?", f.To.UnixMicro())
+		q.add("t.id < ?", idFloor(f.To))
 	}
 	if f.After != "" {
-		ts, id, ok := strings.Cut(f.After, "_")
-		us, err := strconv.ParseInt(ts, 10, 64)
-		if !ok || err != nil {
-			return nil, "", fieldErr(CodeInvalidRequest, "after", "malformed cursor")
-		}
-		q.add("(t.created_at > ? OR (t.created_at = ? AND t.id > ?))", us, us, id)
+		q.add("t.id > ?", f.After)
 	}
 	limit := pageLimit(f.Limit)
 	rows, err := l.db.Read.QueryContext(ctx, `SELECT t.id FROM transactions t WHERE `+q.where()+
-		fmt.Sprintf(" ORDER BY t.created_at, t.id LIMIT %d", limit+1), q.args...)
+		fmt.Sprintf(" ORDER BY t.id LIMIT %d", limit+1), q.args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("list transactions: %w", err)
 	}
@@ -221,8 +216,7 @@ func (l *Ledger) ListTransactions(ctx context.Context, f TransactionFilter) (trs
 		trs = append(trs, byID[id])
 	}
 	if more {
-		last := trs[len(trs)-1]
-		next = strconv.FormatInt(last.CreatedAt.UnixMicro(), 10) + "_" + last.ID
+		next = trs[len(trs)-1].ID
 	}
 	return trs, next, nil
 }
@@ -274,7 +268,7 @@ func (l *Ledger) Entries(ctx context.Context, f EntryFilter) (lines []StatementL
 	if err != nil {
 		return nil, 0, err
 	}
-	q := &query{}
+	q := &query{d: l.db.Dialect}
 	q.add("e.account_id = ?", f.AccountID)
 	q.add("e.seq > ?", f.After)
 	if !f.From.IsZero() {
@@ -340,7 +334,9 @@ type Hold struct {
 
 // GetHold returns a hold, or CodeHoldNotFound.
 func (l *Ledger) GetHold(ctx context.Context, id string) (*Hold, error) {
-	hs, _, err := l.listHolds(ctx, "h.id = $1", []any{id}, 1)
+	q := &query{d: l.db.Dialect}
+	q.add("h.id = ?", id)
+	hs, _, err := l.listHolds(ctx, q.where(), q.args, 1)
 	if err != nil {
 		return nil, err
 	}
@@ -361,7 +357,7 @@ type HoldFilter struct {
 
 // ListHolds returns holds ordered by ID, a page at a time.
 func (l *Ledger) ListHolds(ctx context.Context, f HoldFilter) ([]*Hold, string, error) {
-	q := &query{}
+	q := &query{d: l.db.Dialect}
 	q.add("h.id > ?", f.After)
 	if f.InstitutionIDs != nil {
 		q.in("h.institution_id", f.InstitutionIDs)
@@ -410,7 +406,7 @@ func (l *Ledger) listHolds(ctx context.Context, where string, args []any, limit 
 	for i, h := range states {
 		ids[i] = h.id
 	}
-	postings, err := loadPostings(ctx, l.db.Read, ids, EntryPending)
+	postings, err := loadPostings(ctx, l.db.Dialect, l.db.Read, ids, EntryPending)
 	if err != nil {
 		return nil, "", err
 	}
@@ -462,7 +458,7 @@ type TrialBalance struct {
 // TrialBalance totals posted and pending debits and credits per asset and
 // account code, over the given institutions (nil: all).
 func (l *Ledger) TrialBalance(ctx context.Context, institutionIDs []string) (*TrialBalance, error) {
-	q := &query{}
+	q := &query{d: l.db.Dialect}
 	if institutionIDs != nil {
 		q.in("institution_id", institutionIDs)
 	}

@@ -65,8 +65,8 @@ type Write func(ctx context.Context, tx *sql.Tx, tr *Transaction) error
 // Request asks the ledger for one transaction. Which fields apply depends on
 // Kind; fields that do not apply must be empty.
 type Request struct {
-	Kind          Kind              `json:"kind"`
-	InstitutionID string            `json:"institution_id"`
+	Kind          Kind   `json:"kind"`
+	InstitutionID string `json:"institution_id"`
 	// Reference is the caller's idempotency key, unique within the
 	// institution. Resubmitting the same content under it returns the
 	// original transaction; other content is rejected with

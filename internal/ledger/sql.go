@@ -2,16 +2,18 @@ package ledger
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
+
+	"github.com/suanpan/suanpan/internal/store"
 )
 
 // maxParams keeps every statement under SQLite's default limit of 32,766
 // bound parameters (PostgreSQL allows 65,535).
 const maxParams = 30000
 
-// query builds a WHERE clause with numbered ($N) placeholders.
+// query builds a WHERE clause with the dialect's placeholders.
 type query struct {
+	d     store.Dialect
 	conds []string
 	args  []any
 }
@@ -24,7 +26,7 @@ func (q *query) add(cond string, args ...any) {
 		if r == '?' {
 			q.args = append(q.args, args[0])
 			args = args[1:]
-			b.WriteString("$" + strconv.Itoa(len(q.args)))
+			b.WriteString(q.d.Placeholder(len(q.args)))
 			continue
 		}
 		b.WriteRune(r)
@@ -38,7 +40,7 @@ func (q *query) in(col string, vals []string) {
 		q.conds = append(q.conds, "1 = 0")
 		return
 	}
-	q.conds = append(q.conds, col+" IN ("+placeholders(len(vals), len(q.args)+1)+")")
+	q.conds = append(q.conds, col+" IN ("+placeholders(q.d, len(vals), len(q.args)+1)+")")
 	q.args = append(q.args, anys(vals)...)
 }
 
@@ -49,14 +51,14 @@ func (q *query) where() string {
 	return strings.Join(q.conds, " AND ")
 }
 
-// placeholders returns "$start, $start+1, …" n times.
-func placeholders(n, start int) string {
+// placeholders returns n placeholders from the start-th on.
+func placeholders(d store.Dialect, n, start int) string {
 	var b strings.Builder
 	for i := 0; i < n; i++ {
 		if i > 0 {
 			b.WriteString(",")
 		}
-		b.WriteString("$" + strconv.Itoa(start+i))
+		b.WriteString(d.Placeholder(start + i))
 	}
 	return b.String()
 }
@@ -64,7 +66,7 @@ func placeholders(n, start int) string {
 // rowsValues returns "($1,…,$cols),(…)" for n rows of cols columns, each
 // placeholder wrapped in the given casts (needed for VALUES lists on
 // PostgreSQL, harmless on SQLite); casts may be nil.
-func rowsValues(n, cols int, casts []string) string {
+func rowsValues(d store.Dialect, n, cols int, casts []string) string {
 	var b strings.Builder
 	b.Grow(n * cols * 6)
 	p := 1
@@ -78,9 +80,9 @@ func rowsValues(n, cols int, casts []string) string {
 				b.WriteString(",")
 			}
 			if casts != nil {
-				fmt.Fprintf(&b, "CAST($%d AS %s)", p, casts[c])
+				fmt.Fprintf(&b, "CAST(%s AS %s)", d.Placeholder(p), casts[c])
 			} else {
-				b.WriteString("$" + strconv.Itoa(p))
+				b.WriteString(d.Placeholder(p))
 			}
 			p++
 		}

@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -42,6 +43,19 @@ func (d Dialect) ForUpdate() string {
 		return " FOR UPDATE"
 	}
 	return ""
+}
+
+// Placeholder returns the i-th (1-based) bind parameter. PostgreSQL numbers
+// them ($1, $2, …); on SQLite the anonymous "?" is used, because SQLite
+// resolves "$N" by name with a linear search per parameter, which makes
+// statements with thousands of parameters quadratic. Statements built with
+// Placeholder must therefore bind their arguments in the order the
+// placeholders appear.
+func (d Dialect) Placeholder(i int) string {
+	if d == Postgres {
+		return "$" + strconv.Itoa(i)
+	}
+	return "?"
 }
 
 // Options tune how a store is opened. The zero value is the durable default.
@@ -119,8 +133,8 @@ func openSQLite(ctx context.Context, path string, opts Options) (*DB, error) {
 		}
 	}
 	// Pragmas go in the DSN so that every pooled connection gets them.
-	common := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)"
-	w, err := sql.Open("sqlite", path+"?"+common+"&_pragma=synchronous("+sync+")&_txlock=immediate")
+	common := "_pragma=page_size(1024)&_pragma=cache_size(-262144)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)"
+	w, err := sql.Open("sqlite", path+"?"+common+"&_pragma=synchronous("+sync+")&_pragma=wal_autocheckpoint(0)&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}

@@ -1,6 +1,9 @@
 -- +goose Up
 -- Times are integer microseconds since the Unix epoch (UTC) in both dialects,
--- so that one SQL text serves SQLite and PostgreSQL.
+-- so that one SQL text serves SQLite and PostgreSQL. Transaction IDs are
+-- UUIDv7 built from the ledger's own timestamp (with microseconds in the
+-- rand_a bits), so ID order is time order and time ranges are ID ranges:
+-- no separate time index is needed on the hot insert path.
 
 CREATE TABLE assets (
     code       TEXT    PRIMARY KEY,
@@ -44,7 +47,6 @@ CREATE TABLE transactions (
     created_at     BIGINT NOT NULL
 );
 CREATE UNIQUE INDEX transactions_reference ON transactions (reference, institution_id);
-CREATE INDEX transactions_time ON transactions (institution_id, created_at);
 CREATE INDEX transactions_reverses ON transactions (reverses_id) WHERE reverses_id IS NOT NULL;
 
 -- entries is the journal: one row per account per leg, never updated or
@@ -69,7 +71,6 @@ CREATE TABLE entries (
     PRIMARY KEY (account_id, seq)
 );
 CREATE INDEX entries_tx ON entries (tx_id);
-CREATE INDEX entries_time ON entries (account_id, created_at);
 
 CREATE TABLE holds (
     id             TEXT    PRIMARY KEY,

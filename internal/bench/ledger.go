@@ -1,0 +1,308 @@
+// Package bench holds Suanpan's load generators: the code behind
+// `suanpan bench`. They measure; they never assert a speed, and they only
+// ever talk to stores and servers on this machine.
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/suanpan/suanpan/internal/ledger"
+	"github.com/suanpan/suanpan/internal/store"
+)
+
+// LedgerConfig is one ledger benchmark run.
+type LedgerConfig struct {
+	// Store is where to run: a PostgreSQL URL, or an SQLite path. Empty: a
+	// new SQLite file in a temporary directory, removed afterwards.
+	Store string
+	// SQLiteSynchronous relaxes durability when "normal"; default "full".
+	SQLiteSynchronous string
+	Accounts          int           // customer accounts, default 10,000
+	Concurrency       int           // concurrent submitters, default 64
+	Duration          time.Duration // measured time, default 10s
+	// Postings is the number of journal legs per transfer: 2 is one debit
+	// and one credit (one ledger.Posting); 4 is two postings, and so on.
+	Postings int
+	// Hot is the share (0..1) of transfers that credit one hot account.
+	Hot float64
+	// Batch is the number of transfers per submission; default 1.
+	Batch int
+	// Writers overrides the engine's concurrent batch writers (PostgreSQL).
+	Writers int
+	Seed    uint64
+}
+
+// LedgerReport is what a run measured.
+type LedgerReport struct {
+	Store          string  `json:"store"`
+	Accounts       int     `json:"accounts"`
+	Concurrency    int     `json:"concurrency"`
+	Postings       int     `json:"postings"`
+	Hot            float64 `json:"hot"`
+	Batch          int     `json:"batch"`
+	DurationS      float64 `json:"duration_s"`
+	Transfers      int64   `json:"transfers"`
+	Rejected       int64   `json:"rejected"`
+	TransfersPerS  float64 `json:"transfers_per_s"`
+	SubmitP50Ms    float64 `json:"submit_p50_ms"`
+	SubmitP99Ms    float64 `json:"submit_p99_ms"`
+	SubmitP999Ms   float64 `json:"submit_p999_ms"`
+	Batches        int64   `json:"batches"`
+	AvgBatch       float64 `json:"avg_batch"`
+	AvgCommitMs    float64 `json:"avg_commit_ms"`
+	HeapStartMiB   float64 `json:"heap_start_mib"`
+	HeapEndMiB     float64 `json:"heap_end_mib"`
+	HeapMaxMiB     float64 `json:"heap_max_mib"`
+	VerifyOK       bool    `json:"verify_ok"`
+	VerifyProblems int     `json:"verify_problems"`
+}
+
+// RunLedger sets up accounts, drives transfers from Concurrency goroutines
+// for Duration, verifies the ledger and reports. progress, when not nil,
+// receives a line per second.
+func RunLedger(ctx context.Context, cfg LedgerConfig, progress func(string)) (*LedgerReport, error) {
+	cfg = cfg.withDefaults()
+	if cfg.Postings < 2 || cfg.Postings%2 != 0 || cfg.Postings/2 > ledger.MaxPostings {
+		return nil, fmt.Errorf("postings must be an even number from 2 to %d", 2*ledger.MaxPostings)
+	}
+	if cfg.Hot < 0 || cfg.Hot > 1 {
+		return nil, errors.New("hot must be between 0 and 1")
+	}
+	if cfg.Accounts < 2 {
+		return nil, errors.New("at least 2 accounts are needed")
+	}
+	loc := cfg.Store
+	if loc == "" {
+		dir, err := os.MkdirTemp("", "suanpan-bench-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dir)
+		loc = filepath.Join(dir, "bench.db")
+	}
+	db, err := store.Open(ctx, loc, store.Options{SQLiteSynchronous: cfg.SQLiteSynchronous, MaxConns: 16})
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	if _, err := db.Migrate(ctx); err != nil {
+		return nil, err
+	}
+	var batches, batchReqs, commitNs atomic.Int64
+	l := ledger.New(db, ledger.Options{Writers: cfg.Writers, OnBatch: func(s ledger.BatchStats) {
+		batches.Add(1)
+		batchReqs.Add(int64(s.Requests))
+		commitNs.Add(int64(s.Duration))
+	}})
+	defer l.Close()
+
+	inst := "bench-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	accts, err := setupAccounts(ctx, l, inst, cfg.Accounts)
+	if err != nil {
+		return nil, err
+	}
+	batches.Store(0)
+	batchReqs.Store(0)
+	commitNs.Store(0)
+
+	rep := &LedgerReport{Store: string(db.Dialect), Accounts: cfg.Accounts, Concurrency: cfg.Concurrency,
+		Postings: cfg.Postings, Hot: cfg.Hot, Batch: cfg.Batch}
+	heap := newHeapSampler()
+	rep.HeapStartMiB = heap.sample()
+
+	runCtx, cancel := context.WithTimeout(ctx, cfg.Duration)
+	defer cancel()
+	var done, rejected atomic.Int64
+	hists := make([]histogram, cfg.Concurrency)
+	var wg sync.WaitGroup
+	var failed atomic.Value
+	start := time.Now()
+	for w := range cfg.Concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(cfg.Seed, uint64(w)))
+			reqs := make([]ledger.Request, cfg.Batch)
+			for n := 0; runCtx.Err() == nil; n++ {
+				for i := range reqs {
+					reqs[i] = randomTransfer(rng, inst, fmt.Sprintf("w%d-%d-%d", w, n, i), accts, cfg)
+				}
+				t := time.Now()
+				res, err := l.Submit(context.Background(), reqs, false)
+				if err != nil {
+					failed.Store(err)
+					cancel()
+					return
+				}
+				hists[w].record(time.Since(t))
+				for _, r := range res {
+					if r.Err != nil {
+						rejected.Add(1)
+					} else {
+						done.Add(1)
+					}
+				}
+			}
+		}()
+	}
+	tick := time.NewTicker(time.Second)
+	var last int64
+	for runCtx.Err() == nil {
+		select {
+		case <-tick.C:
+			heap.sample()
+			if progress != nil {
+				n := done.Load()
+				progress(fmt.Sprintf("%6.0fs  %8d transfers/s  queue %5d", time.Since(start).Seconds(), n-last, l.QueueDepth()))
+				last = n
+			}
+		case <-runCtx.Done():
+		}
+	}
+	tick.Stop()
+	wg.Wait()
+	elapsed := time.Since(start)
+	if err, ok := failed.Load().(error); ok {
+		return nil, fmt.Errorf("submit: %w", err)
+	}
+	rep.HeapEndMiB = heap.sample()
+	rep.HeapMaxMiB = heap.max
+	var all histogram
+	for i := range hists {
+		all.merge(&hists[i])
+	}
+	rep.DurationS = elapsed.Seconds()
+	rep.Transfers, rep.Rejected = done.Load(), rejected.Load()
+	rep.TransfersPerS = float64(rep.Transfers) / elapsed.Seconds()
+	rep.SubmitP50Ms = ms(all.quantile(0.5))
+	rep.SubmitP99Ms = ms(all.quantile(0.99))
+	rep.SubmitP999Ms = ms(all.quantile(0.999))
+	rep.Batches = batches.Load()
+	if rep.Batches > 0 {
+		rep.AvgBatch = float64(batchReqs.Load()) / float64(rep.Batches)
+		rep.AvgCommitMs = float64(commitNs.Load()) / float64(rep.Batches) / 1e6
+	}
+	v, err := l.Verify(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rep.VerifyOK, rep.VerifyProblems = v.OK, len(v.Problems)
+	return rep, nil
+}
+
+func (c LedgerConfig) withDefaults() LedgerConfig {
+	if c.Accounts == 0 {
+		c.Accounts = 10000
+	}
+	if c.Concurrency <= 0 {
+		c.Concurrency = 64
+	}
+	if c.Duration <= 0 {
+		c.Duration = 10 * time.Second
+	}
+	if c.Postings == 0 {
+		c.Postings = 2
+	}
+	if c.Batch <= 0 {
+		c.Batch = 1
+	}
+	if c.Seed == 0 {
+		c.Seed = 1
+	}
+	return c
+}
+
+// setupAccounts opens n customer wallets that may not overdraw and funds
+// each from an unconstrained bank account, so that the run exercises the
+// overdraft checks without running dry.
+func setupAccounts(ctx context.Context, l *ledger.Ledger, inst string, n int) ([]string, error) {
+	if _, err := l.CreateAsset(ctx, "CNY", 2); err != nil {
+		return nil, err
+	}
+	specs := make([]ledger.NewAccount, n+1)
+	specs[0] = ledger.NewAccount{InstitutionID: inst, Asset: "CNY", Code: "1002", Name: "bank",
+		NormalSide: ledger.Debit, Overdraft: ledger.OverdraftUnlimited}
+	for i := 1; i <= n; i++ {
+		specs[i] = ledger.NewAccount{InstitutionID: inst, Asset: "CNY", Code: "2001",
+			Name: "customer " + strconv.Itoa(i), NormalSide: ledger.Credit}
+	}
+	accts, err := l.CreateAccounts(ctx, specs)
+	if err != nil {
+		return nil, fmt.Errorf("create accounts: %w", err)
+	}
+	ids := make([]string, n)
+	reqs := make([]ledger.Request, 0, 1000)
+	flush := func() error {
+		res, err := l.Submit(ctx, reqs, true)
+		if err != nil {
+			return err
+		}
+		for _, r := range res {
+			if r.Err != nil {
+				return fmt.Errorf("fund accounts: %w", r.Err)
+			}
+		}
+		reqs = reqs[:0]
+		return nil
+	}
+	for i, a := range accts[1:] {
+		ids[i] = a.ID
+		reqs = append(reqs, ledger.Request{Kind: ledger.KindTransfer, InstitutionID: inst, Reference: "fund-" + a.ID,
+			Type: "topup", Postings: []ledger.Posting{{Debit: accts[0].ID, Credit: a.ID, Asset: "CNY", Amount: 1_000_000_000_00}}})
+		if len(reqs) == cap(reqs) {
+			if err := flush(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if len(reqs) > 0 {
+		if err := flush(); err != nil {
+			return nil, err
+		}
+	}
+	return ids, nil
+}
+
+func randomTransfer(rng *rand.Rand, inst, ref string, accts []string, cfg LedgerConfig) ledger.Request {
+	ps := make([]ledger.Posting, cfg.Postings/2)
+	for i := range ps {
+		d := accts[rng.IntN(len(accts))]
+		var c string
+		if rng.Float64() < cfg.Hot {
+			c = accts[0]
+		} else {
+			c = accts[rng.IntN(len(accts))]
+		}
+		for c == d {
+			d = accts[rng.IntN(len(accts))]
+		}
+		ps[i] = ledger.Posting{Debit: d, Credit: c, Asset: "CNY", Amount: 1 + rng.Int64N(10000)}
+	}
+	return ledger.Request{Kind: ledger.KindTransfer, InstitutionID: inst, Reference: ref, Type: "transfer", Postings: ps}
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// heapSampler tracks the live heap after collection, in MiB.
+type heapSampler struct{ max float64 }
+
+func newHeapSampler() *heapSampler { return &heapSampler{} }
+
+func (h *heapSampler) sample() float64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	v := float64(m.HeapAlloc) / (1 << 20)
+	h.max = max(h.max, v)
+	return v
+}
