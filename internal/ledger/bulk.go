@@ -157,4 +157,3 @@ func flatten(rows [][]any, cols int) []any {
 	}
 	return out
 }
-
