@@ -358,7 +358,7 @@ func (l *Ledger) loadAccounts(ctx context.Context, qr queryer, ids []string, loc
 		suffix += l.db.Dialect.ForUpdate()
 	}
 	err := inChunks(ids, 1, func(chunk []string) error {
-		rows, err := qr.QueryContext(ctx, "SELECT "+accountCols+" FROM accounts WHERE id IN ("+placeholders(l.db.Dialect, len(chunk), 1)+")"+suffix, anys(chunk)...)
+		rows, err := qr.QueryContext(ctx, "SELECT "+accountCols+" FROM accounts WHERE id"+inList(l.db.Dialect, len(chunk))+suffix, inArgs(l.db.Dialect, chunk)...)
 		if err != nil {
 			return fmt.Errorf("load accounts: %w", err)
 		}

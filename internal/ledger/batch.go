@@ -167,7 +167,7 @@ func (b *batch) loadRefs(refs []string) error {
 	b.existing = map[refKey]existingRef{}
 	return inChunks(refs, 1, func(chunk []string) error {
 		rows, err := b.tx.QueryContext(b.ctx, `SELECT id, institution_id, reference, content_hash FROM transactions
-			WHERE reference IN (`+placeholders(b.l.db.Dialect, len(chunk), 1)+`)`, anys(chunk)...)
+			WHERE reference`+inList(b.l.db.Dialect, len(chunk)), inArgs(b.l.db.Dialect, chunk)...)
 		if err != nil {
 			return fmt.Errorf("load references: %w", err)
 		}
@@ -188,8 +188,8 @@ func (b *batch) loadOriginals(ids []string) error {
 		return nil
 	}
 	err := inChunks(ids, 1, func(chunk []string) error {
-		rows, err := b.tx.QueryContext(b.ctx, `SELECT id, institution_id, kind FROM transactions WHERE id IN (`+
-			placeholders(b.l.db.Dialect, len(chunk), 1)+`) ORDER BY id`+b.l.db.Dialect.ForUpdate(), anys(chunk)...)
+		rows, err := b.tx.QueryContext(b.ctx, `SELECT id, institution_id, kind FROM transactions WHERE id`+
+			inList(b.l.db.Dialect, len(chunk))+` ORDER BY id`+b.l.db.Dialect.ForUpdate(), inArgs(b.l.db.Dialect, chunk)...)
 		if err != nil {
 			return fmt.Errorf("load transactions to reverse: %w", err)
 		}
@@ -219,8 +219,8 @@ func (b *batch) loadOriginals(ids []string) error {
 	return inChunks(found, 1, func(chunk []string) error {
 		rows, err := b.tx.QueryContext(b.ctx, `SELECT t.reverses_id, e.posting, SUM(e.amount)
 			FROM transactions t JOIN entries e ON e.tx_id = t.id
-			WHERE t.reverses_id IN (`+placeholders(b.l.db.Dialect, len(chunk), 1)+`) AND e.side = 'D' AND e.kind = 'posted'
-			GROUP BY t.reverses_id, e.posting`, anys(chunk)...)
+			WHERE t.reverses_id`+inList(b.l.db.Dialect, len(chunk))+` AND e.side = 'D' AND e.kind = 'posted'
+			GROUP BY t.reverses_id, e.posting`, inArgs(b.l.db.Dialect, chunk)...)
 		if err != nil {
 			return fmt.Errorf("load reversed amounts: %w", err)
 		}
@@ -244,7 +244,7 @@ func (b *batch) loadHolds(ids []string) error {
 	}
 	err := inChunks(ids, 1, func(chunk []string) error {
 		rows, err := b.tx.QueryContext(b.ctx, `SELECT id, institution_id, status, expires_at, resolved_by, created_at
-			FROM holds WHERE id IN (`+placeholders(b.l.db.Dialect, len(chunk), 1)+`) ORDER BY id`+b.l.db.Dialect.ForUpdate(), anys(chunk)...)
+			FROM holds WHERE id`+inList(b.l.db.Dialect, len(chunk))+` ORDER BY id`+b.l.db.Dialect.ForUpdate(), inArgs(b.l.db.Dialect, chunk)...)
 		if err != nil {
 			return fmt.Errorf("load holds: %w", err)
 		}
@@ -288,8 +288,8 @@ func loadPostings(ctx context.Context, d store.Dialect, q queryer, txIDs []strin
 	out := map[string][]indexedPosting{}
 	err := inChunks(txIDs, 1, func(chunk []string) error {
 		rows, err := q.QueryContext(ctx, `SELECT tx_id, posting, side, account_id, asset, amount FROM entries
-			WHERE tx_id IN (`+placeholders(d, len(chunk), 1)+`) AND kind = `+d.Placeholder(len(chunk)+1)+`
-			ORDER BY tx_id, posting, side`, append(anys(chunk), string(kind))...)
+			WHERE tx_id`+inList(d, len(chunk))+` AND kind = `+d.Placeholder(inArgCount(d, len(chunk))+1)+`
+			ORDER BY tx_id, posting, side`, append(inArgs(d, chunk), string(kind))...)
 		if err != nil {
 			return fmt.Errorf("load postings: %w", err)
 		}
@@ -727,10 +727,10 @@ func (b *batch) write() error {
 				e.After.CreditsPending, e.CreatedAt.UnixMicro()})
 		}
 	}
-	if err := b.l.insert(b.ctx, b.tx, insertTransactions, txRows); err != nil {
+	if err := b.l.insert(b.ctx, b.tx, insertTransactions, transactionTypes, txRows); err != nil {
 		return fmt.Errorf("insert transactions: %w", err)
 	}
-	if err := b.l.insert(b.ctx, b.tx, insertEntries, entryRows); err != nil {
+	if err := b.l.insert(b.ctx, b.tx, insertEntries, entryTypes, entryRows); err != nil {
 		return fmt.Errorf("insert entries: %w", err)
 	}
 	if err := b.writeHolds(); err != nil {
@@ -748,7 +748,7 @@ func (b *batch) writeHolds() error {
 		}
 		rows = append(rows, []any{h.id, h.inst, h.status, exp, nullable(h.resolvedBy), h.createdAt, h.createdAt})
 	}
-	if err := b.l.insert(b.ctx, b.tx, insertHolds, rows); err != nil {
+	if err := b.l.insert(b.ctx, b.tx, insertHolds, holdTypes, rows); err != nil {
 		return fmt.Errorf("insert holds: %w", err)
 	}
 	for _, h := range b.holds {

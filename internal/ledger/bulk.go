@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/suanpan/suanpan/internal/store"
@@ -85,40 +86,90 @@ func (l *Ledger) execEach(ctx context.Context, tx *sql.Tx, q string, rows [][]an
 	return n, nil
 }
 
-// SQL of the batch's writes.
+// SQL of the batch's writes, with the PostgreSQL type of each column.
 const (
 	insertTransactions = `INSERT INTO transactions (id, institution_id, reference, kind, type, business_date,
-		metadata, hold_id, reverses_id, content_hash, created_at) VALUES `
+		metadata, hold_id, reverses_id, content_hash, created_at)`
 	insertEntries = `INSERT INTO entries (account_id, seq, tx_id, posting, side, kind, asset, amount,
-		debits_posted_after, credits_posted_after, debits_pending_after, credits_pending_after, created_at) VALUES `
-	insertHolds = `INSERT INTO holds (id, institution_id, status, expires_at, resolved_by, created_at,
-		updated_at) VALUES `
+		debits_posted_after, credits_posted_after, debits_pending_after, credits_pending_after, created_at)`
+	insertHolds = `INSERT INTO holds (id, institution_id, status, expires_at, resolved_by, created_at, updated_at)`
 	setBalances = `debits_posted = %s, credits_posted = %s, debits_pending = %s, credits_pending = %s,
 		entry_seq = %s, last_entry_at = %s, updated_at = %s`
+)
+
+var (
+	transactionTypes = []string{"text", "text", "text", "text", "text", "text", "text", "text", "text", "text", "bigint"}
+	entryTypes       = []string{"text", "bigint", "text", "integer", "text", "text", "text", "bigint", "bigint", "bigint", "bigint", "bigint", "bigint"}
+	holdTypes        = []string{"text", "text", "text", "bigint", "text", "bigint", "bigint"}
 )
 
 var sqliteUpdateAccounts = "UPDATE accounts SET " + fmt.Sprintf(setBalances, "?", "?", "?", "?", "?", "?", "?") + " WHERE id = ?"
 
 // sqliteBatchStatements are prepared once on the SQLite writer connection.
 func sqliteBatchStatements() []string {
-	one := func(prefix string, cols int) string { return prefix + rowsValues(store.SQLite, 1, cols, nil) }
+	one := func(prefix string, cols int) string {
+		return prefix + " VALUES " + rowsValues(store.SQLite, 1, cols, nil)
+	}
 	return []string{one(insertTransactions, 11), one(insertEntries, 13), one(insertHolds, 7), sqliteUpdateAccounts}
 }
 
-// insert appends rows with "prefix (…),(…)"; prefix ends in "VALUES ".
-func (l *Ledger) insert(ctx context.Context, tx *sql.Tx, prefix string, rows [][]any) error {
+// insert appends rows to a table; prefix is "INSERT INTO t (cols…)" and
+// types the PostgreSQL column types. On PostgreSQL the rows travel as one
+// array per column through unnest, so the statement text, and with it the
+// prepared statement and its plan, is the same whatever the row count.
+func (l *Ledger) insert(ctx context.Context, tx *sql.Tx, prefix string, types []string, rows [][]any) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	cols := len(rows[0])
 	if l.db.Dialect == store.SQLite {
-		_, err := l.execEach(ctx, tx, prefix+rowsValues(l.db.Dialect, 1, cols, nil), rows)
+		_, err := l.execEach(ctx, tx, prefix+" VALUES "+rowsValues(l.db.Dialect, 1, len(types), nil), rows)
 		return err
 	}
-	return inChunks(rows, cols, func(chunk [][]any) error {
-		_, err := tx.ExecContext(ctx, prefix+rowsValues(l.db.Dialect, len(chunk), cols, nil), flatten(chunk, cols)...)
-		return err
-	})
+	_, err := tx.ExecContext(ctx, prefix+" SELECT * FROM "+unnest(types), columns(rows, types)...)
+	return err
+}
+
+// unnest returns "unnest($1::t1[], $2::t2[], …)".
+func unnest(types []string) string {
+	var b strings.Builder
+	b.WriteString("unnest(")
+	for i, t := range types {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "$%d::%s[]", i+1, t)
+	}
+	b.WriteString(")")
+	return b.String()
+}
+
+// columns turns rows into one typed array per column (NULL-able elements).
+func columns(rows [][]any, types []string) []any {
+	out := make([]any, len(types))
+	for c, t := range types {
+		if t == "text" {
+			col := make([]*string, len(rows))
+			for i, r := range rows {
+				if v, ok := r[c].(string); ok {
+					col[i] = &v
+				}
+			}
+			out[c] = col
+			continue
+		}
+		col := make([]*int64, len(rows))
+		for i, r := range rows {
+			switch v := r[c].(type) {
+			case int64:
+				col[i] = &v
+			case int:
+				n := int64(v)
+				col[i] = &n
+			}
+		}
+		out[c] = col
+	}
+	return out
 }
 
 // updateAccounts writes new balances: rows of (id, debits_posted,
@@ -132,28 +183,13 @@ func (l *Ledger) updateAccounts(ctx context.Context, tx *sql.Tx, rows [][]any) (
 		}
 		return l.execEach(ctx, tx, sqliteUpdateAccounts, moved)
 	}
-	const cols = 7
-	casts := []string{"TEXT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT"}
-	var total int64
-	err := inChunks(rows, cols, func(chunk [][]any) error {
-		res, err := tx.ExecContext(ctx, "UPDATE accounts SET "+
-			fmt.Sprintf(setBalances, "v.column2", "v.column3", "v.column4", "v.column5", "v.column6", "v.column7", "v.column7")+
-			" FROM (VALUES "+rowsValues(l.db.Dialect, len(chunk), cols, casts)+") AS v WHERE accounts.id = v.column1",
-			flatten(chunk, cols)...)
-		if err != nil {
-			return err
-		}
-		n, err := res.RowsAffected()
-		total += n
-		return err
-	})
-	return total, err
-}
-
-func flatten(rows [][]any, cols int) []any {
-	out := make([]any, 0, len(rows)*cols)
-	for _, r := range rows {
-		out = append(out, r...)
+	types := []string{"text", "bigint", "bigint", "bigint", "bigint", "bigint", "bigint"}
+	res, err := tx.ExecContext(ctx, "UPDATE accounts SET "+
+		fmt.Sprintf(setBalances, "v.dp", "v.cp", "v.dpe", "v.cpe", "v.seq", "v.last", "v.last")+
+		" FROM "+unnest(types)+" AS v (id, dp, cp, dpe, cpe, seq, last) WHERE accounts.id = v.id",
+		columns(rows, types)...)
+	if err != nil {
+		return 0, err
 	}
-	return out
+	return res.RowsAffected()
 }

@@ -37,7 +37,7 @@ func (l *Ledger) loadTransactions(ctx context.Context, q queryer, ids []string) 
 	out := make(map[string]*Transaction, len(ids))
 	err := inChunks(ids, 1, func(chunk []string) error {
 		rows, err := q.QueryContext(ctx, `SELECT `+txCols+` FROM transactions t LEFT JOIN holds h ON h.id = t.id
-			WHERE t.id IN (`+placeholders(l.db.Dialect, len(chunk), 1)+`)`, anys(chunk)...)
+			WHERE t.id`+inList(l.db.Dialect, len(chunk)), inArgs(l.db.Dialect, chunk)...)
 		if err != nil {
 			return fmt.Errorf("load transactions: %w", err)
 		}
@@ -56,7 +56,7 @@ func (l *Ledger) loadTransactions(ctx context.Context, q queryer, ids []string) 
 	}
 	err = inChunks(mapKeys(out), 1, func(chunk []string) error {
 		rows, err := q.QueryContext(ctx, `SELECT `+entryCols+` FROM entries
-			WHERE tx_id IN (`+placeholders(l.db.Dialect, len(chunk), 1)+`) ORDER BY tx_id, kind DESC, posting, side DESC`, anys(chunk)...)
+			WHERE tx_id`+inList(l.db.Dialect, len(chunk))+` ORDER BY tx_id, kind DESC, posting, side DESC`, inArgs(l.db.Dialect, chunk)...)
 		if err != nil {
 			return fmt.Errorf("load entries: %w", err)
 		}

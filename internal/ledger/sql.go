@@ -40,6 +40,11 @@ func (q *query) in(col string, vals []string) {
 		q.conds = append(q.conds, "1 = 0")
 		return
 	}
+	if q.d == store.Postgres {
+		q.args = append(q.args, vals)
+		q.conds = append(q.conds, col+" = ANY("+q.d.Placeholder(len(q.args))+"::text[])")
+		return
+	}
 	q.conds = append(q.conds, col+" IN ("+placeholders(q.d, len(vals), len(q.args)+1)+")")
 	q.args = append(q.args, anys(vals)...)
 }
@@ -119,6 +124,33 @@ func pageLimit(n int) int {
 		return 100
 	case n > 1000:
 		return 1000
+	}
+	return n
+}
+
+// inList returns the membership test for n string values bound from the
+// first parameter on: " IN (?, …)" on SQLite; on PostgreSQL " = ANY($1)"
+// with the values as one array, so that the statement text, prepared
+// statement and plan do not vary with n.
+func inList(d store.Dialect, n int) string {
+	if d == store.Postgres {
+		return " = ANY($1::text[])"
+	}
+	return " IN (" + placeholders(d, n, 1) + ")"
+}
+
+// inArgs are the arguments for inList.
+func inArgs(d store.Dialect, vals []string) []any {
+	if d == store.Postgres {
+		return []any{vals}
+	}
+	return anys(vals)
+}
+
+// inArgCount is the number of parameters inArgs binds.
+func inArgCount(d store.Dialect, n int) int {
+	if d == store.Postgres {
+		return 1
 	}
 	return n
 }
