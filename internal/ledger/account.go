@@ -196,10 +196,14 @@ func (l *Ledger) CreateAccount(ctx context.Context, n NewAccount, writes ...Acco
 	return accts[0], nil
 }
 
-// StatusChange asks for an account's status to change.
+// StatusChange asks for an account's status to change: to Status, or, when
+// Status is empty, by freezing and thawing sides relative to the current
+// status (freezing debits of a credit-frozen account makes it frozen).
 type StatusChange struct {
 	AccountID string
 	Status    Status
+	Freeze    []Side
+	Thaw      []Side
 	// InstitutionIDs, when not nil, restricts the change to accounts of these
 	// institutions; others are reported as not found.
 	InstitutionIDs []string
@@ -212,6 +216,15 @@ type StatusChange struct {
 func (l *Ledger) SetStatus(ctx context.Context, c StatusChange, writes ...AccountWrite) (before, after *Account, err error) {
 	switch c.Status {
 	case StatusActive, StatusDebitFrozen, StatusCreditFrozen, StatusFrozen, StatusClosed:
+		if c.Freeze != nil || c.Thaw != nil {
+			return nil, nil, fieldErr(CodeInvalidRequest, "status", "give a status or sides to freeze and thaw, not both")
+		}
+	case "":
+		for _, s := range append(append([]Side{}, c.Freeze...), c.Thaw...) {
+			if s != Debit && s != Credit {
+				return nil, nil, fieldErr(CodeInvalidRequest, "side", "side must be debit or credit")
+			}
+		}
 	default:
 		return nil, nil, fieldErr(CodeInvalidRequest, "status", "status must be active, debit_frozen, credit_frozen, frozen or closed")
 	}
@@ -226,6 +239,12 @@ func (l *Ledger) SetStatus(ctx context.Context, c StatusChange, writes ...Accoun
 		}
 		b := *a
 		before = &b
+		if c.Status == "" {
+			if a.Status == StatusClosed {
+				return errorf(CodeInvalidStatusChange, "account %s is closed", a.ID)
+			}
+			c.Status = refreeze(a.Status, c.Freeze, c.Thaw)
+		}
 		if a.Status == StatusClosed && c.Status != StatusClosed {
 			return errorf(CodeInvalidStatusChange, "account %s is closed and cannot be reopened", a.ID)
 		}
@@ -246,6 +265,27 @@ func (l *Ledger) SetStatus(ctx context.Context, c StatusChange, writes ...Accoun
 		return nil, nil, err
 	}
 	return before, after, nil
+}
+
+// refreeze applies freezes and thaws of sides to a status.
+func refreeze(st Status, freeze, thaw []Side) Status {
+	debit := st == StatusDebitFrozen || st == StatusFrozen
+	credit := st == StatusCreditFrozen || st == StatusFrozen
+	for _, s := range freeze {
+		debit, credit = debit || s == Debit, credit || s == Credit
+	}
+	for _, s := range thaw {
+		debit, credit = debit && s != Debit, credit && s != Credit
+	}
+	switch {
+	case debit && credit:
+		return StatusFrozen
+	case debit:
+		return StatusDebitFrozen
+	case credit:
+		return StatusCreditFrozen
+	}
+	return StatusActive
 }
 
 func runAccountWrites(ctx context.Context, tx *sql.Tx, writes []AccountWrite, before, after *Account) error {

@@ -21,7 +21,8 @@ type Asset struct {
 // CreateAsset registers an asset. Creating an existing asset with the same
 // scale returns it unchanged; with another scale it fails with
 // CodeAssetExists, because a scale can never change once amounts exist.
-func (l *Ledger) CreateAsset(ctx context.Context, code string, scale int) (*Asset, error) {
+// The writes run in the same storage transaction when the asset is new.
+func (l *Ledger) CreateAsset(ctx context.Context, code string, scale int, writes ...AssetWrite) (*Asset, error) {
 	if _, err := money.NewAsset(code, scale); err != nil {
 		return nil, fieldErr(CodeInvalidRequest, "code", "%v", err)
 	}
@@ -44,10 +45,18 @@ func (l *Ledger) CreateAsset(ctx context.Context, code string, scale int) (*Asse
 			return fmt.Errorf("insert asset: %w", err)
 		}
 		out = &Asset{Code: code, Scale: scale, CreatedAt: fromMicros(now.UnixMicro())}
+		for _, w := range writes {
+			if err := w(ctx, tx, out); err != nil {
+				return err
+			}
+		}
 		return nil
 	})
 	return out, err
 }
+
+// AssetWrite is extra work committed with a new asset (an audit record).
+type AssetWrite func(ctx context.Context, tx *sql.Tx, a *Asset) error
 
 // GetAsset returns an asset or CodeAssetNotFound.
 func (l *Ledger) GetAsset(ctx context.Context, code string) (*Asset, error) {

@@ -82,6 +82,8 @@ type DB struct {
 	Read    *sql.DB
 	// Name is the store's location with any password removed, for logs.
 	Name string
+
+	stop, stopped chan struct{} // the SQLite checkpointer's
 }
 
 // Open opens the store at location: a PostgreSQL URL (postgres://… or
@@ -132,9 +134,12 @@ func openSQLite(ctx context.Context, path string, opts Options) (*DB, error) {
 			return nil, fmt.Errorf("open sqlite: %w", err)
 		}
 	}
-	// Pragmas go in the DSN so that every pooled connection gets them.
-	common := "_pragma=page_size(1024)&_pragma=cache_size(-262144)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)"
-	w, err := sql.Open("sqlite", path+"?"+common+"&_pragma=synchronous("+sync+")&_pragma=wal_autocheckpoint(0)&_txlock=immediate")
+	// Pragmas go in the DSN so that every pooled connection gets them. The
+	// writer does not checkpoint on commit below walCheckpointCap pages: the
+	// checkpointer goroutine does that off the commit path.
+	common := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)"
+	w, err := sql.Open("sqlite", path+"?"+common+"&_pragma=cache_size(-65536)&_pragma=synchronous("+sync+")"+
+		"&_pragma=wal_autocheckpoint("+strconv.Itoa(walCheckpointCap)+")&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
@@ -146,18 +151,58 @@ func openSQLite(ctx context.Context, path string, opts Options) (*DB, error) {
 		w.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	r, err := sql.Open("sqlite", path+"?"+common+"&_pragma=query_only(1)")
+	r, err := sql.Open("sqlite", path+"?"+common+"&_pragma=cache_size(-16384)&_pragma=query_only(1)")
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(opts.MaxConns)
 	r.SetMaxIdleConns(opts.MaxConns)
-	return &DB{Dialect: SQLite, Write: w, Read: r, Name: path}, nil
+	db := &DB{Dialect: SQLite, Write: w, Read: r, Name: path, stop: make(chan struct{}), stopped: make(chan struct{})}
+	go db.checkpointer(path + "?" + common + "&_pragma=synchronous(" + sync + ")")
+	return db, nil
 }
 
-// Close closes both pools.
+// walCheckpointCap is the WAL size, in pages, past which the writer itself
+// checkpoints: a bound on the WAL file should the checkpointer fall behind.
+const walCheckpointCap = 20000
+
+// checkpointInterval is how often the checkpointer copies the WAL back into
+// the database file.
+const checkpointInterval = time.Second
+
+// checkpointer runs passive WAL checkpoints on its own connection, so that
+// commits do not pay for copying the WAL into the database file. A passive
+// checkpoint never blocks the writer or readers; what it cannot copy yet it
+// copies next time.
+func (db *DB) checkpointer(dsn string) {
+	defer close(db.stopped)
+	c, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return // the writer's own cap still bounds the WAL
+	}
+	defer c.Close()
+	c.SetMaxOpenConns(1)
+	t := time.NewTicker(checkpointInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-db.stop:
+			return
+		case <-t.C:
+			// Errors (a busy database, say) are retried on the next tick.
+			_, _ = c.Exec("PRAGMA wal_checkpoint(PASSIVE)")
+		}
+	}
+}
+
+// Close stops the checkpointer and closes both pools.
 func (db *DB) Close() error {
+	if db.stop != nil {
+		close(db.stop)
+		<-db.stopped
+		db.stop = nil
+	}
 	err := db.Write.Close()
 	if db.Read != db.Write {
 		err = errors.Join(err, db.Read.Close())

@@ -1,0 +1,104 @@
+// Package auth is Suanpan's identity and access: institutions (a tree that
+// scopes data), API keys (random, shown once, stored only as a hash,
+// revocable, bound to an institution and a role) and roles with named
+// permissions. The transport authenticates a request into a Principal; every
+// service decision asks the Principal.
+//
+// This package must never log or return a key's secret after creating it.
+package auth
+
+import (
+	"context"
+	"slices"
+)
+
+// Permission names one thing a caller may do.
+type Permission string
+
+// The permissions.
+const (
+	LedgerRead        Permission = "ledger:read"        // read assets, accounts, balances, transactions, holds, reports
+	LedgerPost        Permission = "ledger:post"        // post transactions, holds, posts, voids, reversals
+	AccountsWrite     Permission = "accounts:write"     // open accounts
+	AccountsFreeze    Permission = "accounts:freeze"    // freeze, thaw and close accounts
+	AssetsWrite       Permission = "assets:write"       // register assets
+	InstitutionsWrite Permission = "institutions:write" // create institutions
+	InstitutionsRead  Permission = "institutions:read"  // list institutions
+	KeysWrite         Permission = "keys:write"         // create and revoke API keys
+	AuditRead         Permission = "audit:read"         // read and verify the audit log
+	LedgerVerify      Permission = "ledger:verify"      // run Verify
+)
+
+// Role is a named set of permissions.
+type Role string
+
+// The built-in roles.
+const (
+	// RoleAdmin may do everything within its institution subtree.
+	RoleAdmin Role = "admin"
+	// RoleOperator runs the books: accounts, postings, freezes.
+	RoleOperator Role = "operator"
+	// RolePoster is a system that posts transactions and reads balances.
+	RolePoster Role = "poster"
+	// RoleViewer reads.
+	RoleViewer Role = "viewer"
+	// RoleAuditor reads, verifies and reads the audit log.
+	RoleAuditor Role = "auditor"
+)
+
+var roles = map[Role][]Permission{
+	RoleAdmin: {LedgerRead, LedgerPost, AccountsWrite, AccountsFreeze, AssetsWrite, InstitutionsWrite,
+		InstitutionsRead, KeysWrite, AuditRead, LedgerVerify},
+	RoleOperator: {LedgerRead, LedgerPost, AccountsWrite, AccountsFreeze, InstitutionsRead},
+	RolePoster:   {LedgerRead, LedgerPost},
+	RoleViewer:   {LedgerRead, InstitutionsRead},
+	RoleAuditor:  {LedgerRead, InstitutionsRead, AuditRead, LedgerVerify},
+}
+
+// Roles lists the built-in roles.
+func Roles() []Role {
+	out := make([]Role, 0, len(roles))
+	for r := range roles {
+		out = append(out, r)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Valid reports whether r is a built-in role.
+func (r Role) Valid() bool { _, ok := roles[r]; return ok }
+
+// Permissions returns the role's permissions.
+func (r Role) Permissions() []Permission { return slices.Clone(roles[r]) }
+
+// Has reports whether the role grants p.
+func (r Role) Has(p Permission) bool { return slices.Contains(roles[r], p) }
+
+// Principal is an authenticated caller.
+type Principal struct {
+	KeyID         string
+	InstitutionID string
+	Role          Role
+	// Scope is the caller's institution and every institution below it:
+	// the institutions whose data it may see and change.
+	Scope []string
+}
+
+// Can reports whether the principal has permission p.
+func (p *Principal) Can(perm Permission) bool { return p != nil && p.Role.Has(perm) }
+
+// InScope reports whether institution inst is in the principal's subtree.
+func (p *Principal) InScope(inst string) bool { return p != nil && slices.Contains(p.Scope, inst) }
+
+type principalKey struct{}
+
+// WithPrincipal returns a context carrying p.
+func WithPrincipal(ctx context.Context, p *Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// FromContext returns the context's principal, or nil.
+func FromContext(ctx context.Context) *Principal {
+	p, _ := ctx.Value(principalKey{}).(*Principal)
+	return p
+}

@@ -1,0 +1,185 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/suanpan/suanpan/internal/auth"
+	"github.com/suanpan/suanpan/internal/ledger"
+)
+
+// Problem is an RFC 9457 problem document with Suanpan's stable error code.
+// Every error the API returns has this shape and the content type
+// application/problem+json.
+type Problem struct {
+	Type      string              `json:"type" doc:"A URI identifying the problem type; the code's documentation."`
+	Title     string              `json:"title" doc:"The HTTP status text."`
+	Status    int                 `json:"status" doc:"The HTTP status code."`
+	Code      string              `json:"code" doc:"Stable machine-readable error code, e.g. insufficient_funds."`
+	Detail    string              `json:"detail,omitempty" doc:"What went wrong, for people."`
+	Field     string              `json:"field,omitempty" doc:"The request field at fault, e.g. body.postings[0].amount."`
+	RequestID string              `json:"request_id,omitempty" doc:"The request's ID, as in the X-Request-ID header."`
+	Errors    []*huma.ErrorDetail `json:"errors,omitempty" doc:"Individual validation errors."`
+}
+
+func (p *Problem) Error() string  { return p.Detail }
+func (p *Problem) GetStatus() int { return p.Status }
+
+// ContentType makes JSON problems application/problem+json.
+func (p *Problem) ContentType(ct string) string {
+	if ct == "application/json" {
+		return "application/problem+json"
+	}
+	return ct
+}
+
+// problemType is the documentation URI of a code.
+func problemType(code string) string { return "https://suanpan.dev/errors#" + code }
+
+// newProblem builds a problem; it replaces huma's default error model so
+// that validation failures huma finds itself carry a code too.
+func newProblem(status int, msg string, errs ...error) huma.StatusError {
+	for _, e := range errs {
+		var c *codedDetail
+		if errors.As(e, &c) {
+			return c.p
+		}
+	}
+	code := "internal"
+	switch status {
+	case http.StatusBadRequest, http.StatusUnprocessableEntity:
+		code = "invalid_request"
+	case http.StatusNotFound:
+		code = "not_found"
+	case http.StatusMethodNotAllowed:
+		code = "method_not_allowed"
+	case http.StatusRequestEntityTooLarge:
+		code = "request_too_large"
+	case http.StatusUnsupportedMediaType:
+		code = "unsupported_media_type"
+	case http.StatusNotAcceptable:
+		code = "not_acceptable"
+	case http.StatusUnauthorized:
+		code = auth.CodeUnauthenticated
+	case http.StatusForbidden:
+		code = auth.CodeForbidden
+	case http.StatusRequestTimeout, http.StatusGatewayTimeout:
+		code = "timeout"
+	case http.StatusServiceUnavailable:
+		code = "unavailable"
+	}
+	p := &Problem{Type: problemType(code), Title: http.StatusText(status), Status: status, Code: code, Detail: msg}
+	for _, e := range errs {
+		if e == nil {
+			continue
+		}
+		var d huma.ErrorDetailer
+		if errors.As(e, &d) {
+			p.Errors = append(p.Errors, d.ErrorDetail())
+			if p.Field == "" {
+				p.Field = d.ErrorDetail().Location
+			}
+		} else {
+			p.Errors = append(p.Errors, &huma.ErrorDetail{Message: e.Error()})
+		}
+	}
+	return p
+}
+
+// ledgerStatus maps each ledger code to its HTTP status.
+var ledgerStatus = map[ledger.Code]int{
+	ledger.CodeInvalidRequest:          http.StatusUnprocessableEntity,
+	ledger.CodeInvalidAmount:           http.StatusUnprocessableEntity,
+	ledger.CodeSameAccount:             http.StatusUnprocessableEntity,
+	ledger.CodeAssetMismatch:           http.StatusUnprocessableEntity,
+	ledger.CodeInstitutionMismatch:     http.StatusUnprocessableEntity,
+	ledger.CodeOverflow:                http.StatusUnprocessableEntity,
+	ledger.CodeInsufficientFunds:       http.StatusUnprocessableEntity,
+	ledger.CodeAccountFrozen:           http.StatusUnprocessableEntity,
+	ledger.CodeAccountClosed:           http.StatusUnprocessableEntity,
+	ledger.CodePostExceedsHold:         http.StatusUnprocessableEntity,
+	ledger.CodeReversalExceedsOriginal: http.StatusUnprocessableEntity,
+	ledger.CodeNotReversible:           http.StatusUnprocessableEntity,
+	ledger.CodeBatchAborted:            http.StatusUnprocessableEntity,
+	ledger.CodeWriteFailed:             http.StatusInternalServerError,
+	ledger.CodeAssetNotFound:           http.StatusNotFound,
+	ledger.CodeAccountNotFound:         http.StatusNotFound,
+	ledger.CodeHoldNotFound:            http.StatusNotFound,
+	ledger.CodeTransactionNotFound:     http.StatusNotFound,
+	ledger.CodeAssetExists:             http.StatusConflict,
+	ledger.CodeReferenceConflict:       http.StatusConflict,
+	ledger.CodeHoldAlreadyPosted:       http.StatusConflict,
+	ledger.CodeHoldAlreadyVoided:       http.StatusConflict,
+	ledger.CodeHoldExpired:             http.StatusConflict,
+	ledger.CodeAccountNotEmpty:         http.StatusConflict,
+	ledger.CodeInvalidStatusChange:     http.StatusConflict,
+	ledger.CodeBatchTooLarge:           http.StatusRequestEntityTooLarge,
+}
+
+var authStatus = map[string]int{
+	auth.CodeUnauthenticated: http.StatusUnauthorized,
+	auth.CodeForbidden:       http.StatusForbidden,
+	auth.CodeNotFound:        http.StatusNotFound,
+	auth.CodeInvalidRequest:  http.StatusUnprocessableEntity,
+	auth.CodeConflict:        http.StatusConflict,
+}
+
+// toProblem turns any error a handler meets into the problem the client
+// sees. Errors without a code are internal: the client gets a generic
+// message and the request ID, the log gets the detail.
+func (s *Server) toProblem(ctx context.Context, err error) error {
+	var p *Problem
+	if errors.As(err, &p) {
+		p.RequestID = requestID(ctx)
+		return p
+	}
+	var le *ledger.Error
+	if errors.As(err, &le) {
+		status, ok := ledgerStatus[le.Code]
+		if !ok {
+			status = http.StatusUnprocessableEntity
+		}
+		if le.Code == ledger.CodeWriteFailed {
+			s.Log.ErrorContext(ctx, "ride-along write failed", "request_id", requestID(ctx), "err", err)
+		}
+		return &Problem{Type: problemType(string(le.Code)), Title: http.StatusText(status), Status: status,
+			Code: string(le.Code), Detail: le.Message, Field: bodyField(le.Field), RequestID: requestID(ctx)}
+	}
+	var ae *auth.Error
+	if errors.As(err, &ae) {
+		status := authStatus[ae.Code]
+		if status == 0 {
+			status = http.StatusUnprocessableEntity
+		}
+		return &Problem{Type: problemType(ae.Code), Title: http.StatusText(status), Status: status,
+			Code: ae.Code, Detail: ae.Message, Field: bodyField(ae.Field), RequestID: requestID(ctx)}
+	}
+	if errors.Is(err, ledger.ErrClosed) {
+		return &Problem{Type: problemType("unavailable"), Title: http.StatusText(503), Status: 503, Code: "unavailable",
+			Detail: "the server is shutting down; retry with the same Idempotency-Key or reference", RequestID: requestID(ctx)}
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return &Problem{Type: problemType("timeout"), Title: http.StatusText(504), Status: 504, Code: "timeout",
+			Detail: "the request did not finish in time; its outcome is unknown: retry with the same Idempotency-Key or reference",
+			RequestID: requestID(ctx)}
+	}
+	s.Log.ErrorContext(ctx, "internal error", "request_id", requestID(ctx), "err", err)
+	return &Problem{Type: problemType("internal"), Title: http.StatusText(500), Status: 500, Code: "internal",
+		Detail: "internal error; quote the request ID when reporting it", RequestID: requestID(ctx)}
+}
+
+// bodyField turns a domain field path into the API's location syntax.
+func bodyField(f string) string {
+	if f == "" {
+		return ""
+	}
+	return "body." + f
+}
+
+// fail returns a problem with the given status and code.
+func fail(ctx context.Context, status int, code, field, detail string) *Problem {
+	return &Problem{Type: problemType(code), Title: http.StatusText(status), Status: status, Code: code,
+		Detail: detail, Field: field, RequestID: requestID(ctx)}
+}

@@ -1,0 +1,334 @@
+// Package httpapi is Suanpan's HTTP API under /v1: it decodes requests,
+// authenticates and authorizes them, calls the domain services, writes an
+// audit record with every change, and encodes responses and RFC 9457
+// problems. The OpenAPI 3.1 document is generated from the operations
+// registered here.
+//
+// This package holds no business rules: it must never move money or change
+// state except through the ledger and the platform services.
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net"
+	"net/http"
+	"reflect"
+	"regexp"
+	"strings"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/suanpan/suanpan/internal/auth"
+	"github.com/suanpan/suanpan/internal/clock"
+	"github.com/suanpan/suanpan/internal/ledger"
+	"github.com/suanpan/suanpan/internal/store"
+)
+
+// Config tunes the API.
+type Config struct {
+	// MaxBodyBytes bounds a request body; default 1 MiB.
+	MaxBodyBytes int64
+	// RequestTimeout bounds a request's handling; default 30 s.
+	RequestTimeout time.Duration
+	// Version is reported in the OpenAPI document.
+	Version string
+	// TrustProxy takes the client address from X-Forwarded-For.
+	TrustProxy bool
+}
+
+// Deps are the services the API calls.
+type Deps struct {
+	DB       *store.DB
+	Ledger   *ledger.Ledger
+	Auth     *auth.Service
+	Clock    clock.Clock
+	Log      *slog.Logger
+	Registry *prometheus.Registry
+}
+
+// Server serves the API.
+type Server struct {
+	Deps
+	cfg     Config
+	api     huma.API
+	mux     *http.ServeMux
+	metrics *metrics
+	routes  []Route
+	ready   func(context.Context) error
+
+	assetMu sync.Mutex
+	scales  map[string]int
+}
+
+// Route is one operation with the permission it requires ("" for public).
+type Route struct {
+	Method, Path, OperationID string
+	Permission                auth.Permission
+}
+
+var hookErrors sync.Once
+
+// New builds the API. Registry may be nil (no metrics endpoint).
+func New(d Deps, cfg Config) *Server {
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 1 << 20
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = 30 * time.Second
+	}
+	if cfg.Version == "" {
+		cfg.Version = "dev"
+	}
+	if d.Clock == nil {
+		d.Clock = clock.Real{}
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	// huma builds the errors it finds itself (validation, content
+	// negotiation) with this package variable; ours carry a code.
+	hookErrors.Do(func() { huma.NewError = newProblem })
+
+	s := &Server{Deps: d, cfg: cfg, mux: http.NewServeMux(), scales: map[string]int{}}
+	s.metrics = newMetrics(d.Registry, d.Ledger)
+	hc := huma.DefaultConfig("Suanpan API", cfg.Version)
+	hc.Info.Description = "Suanpan's financial core: ledger, accounts and platform. Authenticate with " +
+		"`Authorization: Bearer <API key>`. Amounts are integer minor units of their asset; `*_display` " +
+		"fields give the decimal string. Errors are RFC 9457 problems with a stable `code`."
+	hc.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
+		"apiKey": {Type: "http", Scheme: "bearer", Description: "An API key: sp_<id>_<secret>."},
+	}
+	hc.OpenAPIPath = "/openapi"
+	hc.DocsPath = "/docs"
+	hc.SchemasPath = "/schemas"
+	hc.CreateHooks = nil // no $schema links injected into response bodies
+	hc.Components.Schemas = huma.NewMapRegistry("#/components/schemas/", schemaName)
+	s.api = humago.New(s.mux, hc)
+	s.registerLedger()
+	s.registerPlatform()
+
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	s.mux.HandleFunc("GET /readyz", s.handleReady)
+	if d.Registry != nil {
+		s.mux.Handle("GET /metrics", promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{Registry: d.Registry}))
+	}
+	return s
+}
+
+// schemaName names component schemas; types of other Suanpan packages get
+// their package as a prefix (ledger.Problem → LedgerProblem), so that
+// equally named types of two packages do not clash.
+func schemaName(t reflect.Type, hint string) string {
+	name := huma.DefaultSchemaNamer(t, hint)
+	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Map {
+		t = t.Elem()
+	}
+	pkg := t.PkgPath()
+	const base = "github.com/suanpan/suanpan/internal/"
+	if strings.HasPrefix(pkg, base) && !strings.HasSuffix(pkg, "/httpapi") && t.Name() != "" {
+		p := pkg[strings.LastIndex(pkg, "/")+1:]
+		return strings.ToUpper(p[:1]) + p[1:] + name
+	}
+	return name
+}
+
+// Handler returns the server's root handler with its middleware.
+func (s *Server) Handler() http.Handler {
+	return s.withRequestID(s.withRecover(s.withLimits(s.mux)))
+}
+
+// API returns the huma API, for the OpenAPI document.
+func (s *Server) API() huma.API { return s.api }
+
+// Routes lists every registered operation with its required permission.
+func (s *Server) Routes() []Route { return append([]Route(nil), s.routes...) }
+
+// SetReadiness sets the check behind /readyz (default: the store answers).
+func (s *Server) SetReadiness(f func(context.Context) error) { s.ready = f }
+
+func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	err := s.DB.Read.PingContext(ctx)
+	if err == nil && s.ready != nil {
+		err = s.ready(ctx)
+	}
+	w.Header().Set("Content-Type", "text/plain")
+	if err != nil {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte("not ready\n"))
+		return
+	}
+	_, _ = w.Write([]byte("ready\n"))
+}
+
+type ctxKey int
+
+const (
+	requestIDKey ctxKey = iota
+	sourceKey
+)
+
+var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
+
+// withRequestID takes a well-formed X-Request-ID from the client or makes
+// one, puts it in the context and echoes it in the response.
+func (s *Server) withRequestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("X-Request-ID")
+		if !requestIDPattern.MatchString(id) {
+			var b [12]byte
+			_, _ = rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
+		}
+		w.Header().Set("X-Request-ID", id)
+		ctx := context.WithValue(r.Context(), requestIDKey, id)
+		ctx = context.WithValue(ctx, sourceKey, s.source(r))
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+func (s *Server) source(r *http.Request) string {
+	if s.cfg.TrustProxy {
+		if f := r.Header.Get("X-Forwarded-For"); f != "" {
+			return f
+		}
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func requestID(ctx context.Context) string { id, _ := ctx.Value(requestIDKey).(string); return id }
+func sourceOf(ctx context.Context) string  { src, _ := ctx.Value(sourceKey).(string); return src }
+
+// withLimits bounds the body size and the handling time.
+func (s *Server) withLimits(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// withRecover turns a panic in a handler into a 500 problem and a log line.
+func (s *Server) withRecover(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.Log.ErrorContext(r.Context(), "panic", "request_id", requestID(r.Context()), "panic", v, "stack", string(debug.Stack()))
+				w.Header().Set("Content-Type", "application/problem+json")
+				w.WriteHeader(http.StatusInternalServerError)
+				_, _ = w.Write([]byte(`{"type":"` + problemType("internal") + `","title":"Internal Server Error","status":500,"code":"internal","request_id":"` + requestID(r.Context()) + `"}`))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// register adds an operation that requires perm ("" for none) and records
+// it in the route table that the authorization tests walk.
+func register[I, O any](s *Server, op huma.Operation, perm auth.Permission, h func(context.Context, *I) (*O, error)) {
+	route := op.Path
+	op.Path = "/v1" + op.Path
+	if perm != "" {
+		op.Security = []map[string][]string{{"apiKey": {}}}
+		op.Description += "\n\nRequires the `" + string(perm) + "` permission."
+		op.Middlewares = append(op.Middlewares, s.authorize(perm))
+	}
+	op.Middlewares = append(huma.Middlewares{s.observe(route)}, op.Middlewares...)
+	op.Errors = append(op.Errors, http.StatusUnauthorized, http.StatusForbidden)
+	s.routes = append(s.routes, Route{Method: op.Method, Path: op.Path, OperationID: op.OperationID, Permission: perm})
+	huma.Register(s.api, op, func(ctx context.Context, in *I) (*O, error) {
+		out, err := h(ctx, in)
+		if err != nil {
+			return nil, s.toProblem(ctx, err)
+		}
+		return out, nil
+	})
+}
+
+// authorize authenticates the bearer token and checks perm.
+func (s *Server) authorize(perm auth.Permission) func(huma.Context, func(huma.Context)) {
+	return func(hctx huma.Context, next func(huma.Context)) {
+		ctx := hctx.Context()
+		token, ok := bearer(hctx.Header("Authorization"))
+		if !ok {
+			s.writeProblem(hctx, fail(ctx, http.StatusUnauthorized, auth.CodeUnauthenticated, "", "a valid API key is required: Authorization: Bearer <key>"))
+			return
+		}
+		p, err := s.Auth.Authenticate(ctx, token)
+		if err != nil {
+			s.writeProblem(hctx, s.toProblem(ctx, err).(*Problem))
+			return
+		}
+		if !p.Can(perm) {
+			s.writeProblem(hctx, fail(ctx, http.StatusForbidden, auth.CodeForbidden, "",
+				"this API key's role ("+string(p.Role)+") lacks the "+string(perm)+" permission"))
+			return
+		}
+		next(huma.WithValue(hctx, principalCtxKey{}, p))
+	}
+}
+
+type principalCtxKey struct{}
+
+func principal(ctx context.Context) *auth.Principal {
+	p, _ := ctx.Value(principalCtxKey{}).(*auth.Principal)
+	return p
+}
+
+func bearer(h string) (string, bool) {
+	const prefix = "Bearer "
+	if len(h) <= len(prefix) || !equalFold(h[:len(prefix)], prefix) {
+		return "", false
+	}
+	return h[len(prefix):], true
+}
+
+func equalFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Server) writeProblem(hctx huma.Context, p *Problem) {
+	p.RequestID = requestID(hctx.Context())
+	_ = huma.WriteErr(s.api, hctx, p.Status, p.Detail, &codedDetail{p})
+}
+
+// codedDetail carries a prepared problem through huma.WriteErr, whose
+// error constructor (newProblem) would otherwise build a generic one.
+type codedDetail struct{ p *Problem }
+
+func (c *codedDetail) Error() string { return c.p.Detail }
