@@ -162,7 +162,7 @@ func (s *Server) toProblem(ctx context.Context, err error) error {
 	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return &Problem{Type: problemType("timeout"), Title: http.StatusText(504), Status: 504, Code: "timeout",
-			Detail: "the request did not finish in time; its outcome is unknown: retry with the same Idempotency-Key or reference",
+			Detail:    "the request did not finish in time; its outcome is unknown: retry with the same Idempotency-Key or reference",
 			RequestID: requestID(ctx)}
 	}
 	s.Log.ErrorContext(ctx, "internal error", "request_id", requestID(ctx), "err", err)

@@ -17,8 +17,8 @@ import (
 	"net/http"
 	"reflect"
 	"regexp"
-	"strings"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 

@@ -2,6 +2,9 @@ package ledger_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,6 +24,7 @@ type env struct {
 	db    *store.DB
 	clock *clock.Fake
 	l     *ledger.Ledger
+	refs  *atomic.Int64 // numbers references made by ref, shared by sub
 }
 
 // each runs fn once per storage engine, each time on a fresh ledger with the
@@ -34,7 +38,7 @@ func each(t *testing.T, fn func(t *testing.T, e *env)) {
 
 func newEnv(t *testing.T, db *store.DB) *env {
 	t.Helper()
-	e := &env{t: t, ctx: context.Background(), db: db, clock: clock.NewFake(t0)}
+	e := &env{t: t, ctx: context.Background(), db: db, clock: clock.NewFake(t0), refs: new(atomic.Int64)}
 	e.l = ledger.New(db, ledger.Options{Clock: e.clock})
 	t.Cleanup(func() { e.l.Close() })
 	for _, a := range []struct {
@@ -125,4 +129,167 @@ func (e *env) verify() {
 	if !rep.OK {
 		e.t.Fatalf("verify found problems: %+v", rep.Problems)
 	}
+}
+
+// sub returns the environment bound to the subtest t, so that its helpers
+// fail t rather than the test that made the environment.
+func (e *env) sub(t *testing.T) *env {
+	c := *e
+	c.t = t
+	return &c
+}
+
+// ref returns a reference not used before in this environment.
+func (e *env) ref(prefix string) string {
+	return fmt.Sprintf("%s-%d", prefix, e.refs.Add(1))
+}
+
+// newAccount opens an account as described, in "inst1" with code "2001"
+// unless n says otherwise, and fails the test on error.
+func (e *env) newAccount(n ledger.NewAccount) *ledger.Account {
+	e.t.Helper()
+	if n.InstitutionID == "" {
+		n.InstitutionID = "inst1"
+	}
+	if n.Code == "" {
+		n.Code = "2001"
+	}
+	a, err := e.l.CreateAccount(e.ctx, n)
+	if err != nil {
+		e.t.Fatalf("create account: %v", err)
+	}
+	return a
+}
+
+// get reads an account afresh.
+func (e *env) get(a *ledger.Account) *ledger.Account {
+	e.t.Helper()
+	got, err := e.l.GetAccount(e.ctx, a.ID)
+	if err != nil {
+		e.t.Fatalf("get account %s: %v", a.ID, err)
+	}
+	return got
+}
+
+// fund moves amount from src to dst under a fresh reference.
+func (e *env) fund(src, dst *ledger.Account, amount int64) *ledger.Transaction {
+	e.t.Helper()
+	r := transfer(e.ref("fund"), src, dst, amount)
+	r.InstitutionID = dst.InstitutionID
+	return e.post(r)
+}
+
+// setStatus changes an account's status and fails the test on error.
+func (e *env) setStatus(a *ledger.Account, st ledger.Status) {
+	e.t.Helper()
+	if _, _, err := e.l.SetStatus(e.ctx, ledger.StatusChange{AccountID: a.ID, Status: st}); err != nil {
+		e.t.Fatalf("set status of %s to %s: %v", a.ID, st, err)
+	}
+}
+
+// submit submits a batch, in "inst1" where a request names no institution,
+// and fails the test when no answer is known.
+func (e *env) submit(reqs []ledger.Request, atomic bool) []ledger.Result {
+	e.t.Helper()
+	reqs = append([]ledger.Request(nil), reqs...)
+	for i := range reqs {
+		if reqs[i].InstitutionID == "" {
+			reqs[i].InstitutionID = "inst1"
+		}
+	}
+	res, err := e.l.Submit(e.ctx, reqs, atomic)
+	if err != nil {
+		e.t.Fatalf("submit %d requests: %v", len(reqs), err)
+	}
+	if len(res) != len(reqs) {
+		e.t.Fatalf("submit %d requests: got %d results", len(reqs), len(res))
+	}
+	return res
+}
+
+// rejection is how tests compare refusals: the code and the field at fault.
+type rejection struct {
+	Code  ledger.Code
+	Field string
+}
+
+// rejectionOf returns the rejection err carries; the zero rejection for nil.
+// A storage error, which carries no code, fails the test.
+func (e *env) rejectionOf(err error) rejection {
+	e.t.Helper()
+	if err == nil {
+		return rejection{}
+	}
+	var le *ledger.Error
+	if !errors.As(err, &le) {
+		e.t.Fatalf("got error %v, want a *ledger.Error", err)
+	}
+	return rejection{le.Code, le.Field}
+}
+
+// resultRejection returns the rejection of one batch result.
+func resultRejection(r ledger.Result) rejection {
+	if r.Err == nil {
+		return rejection{}
+	}
+	return rejection{r.Err.Code, r.Err.Field}
+}
+
+// attempt submits one request and returns its rejection, the zero
+// rejection when it was accepted.
+func (e *env) attempt(r ledger.Request) rejection {
+	e.t.Helper()
+	return resultRejection(e.submit([]ledger.Request{r}, false)[0])
+}
+
+// exec runs a statement on the store's writer pool, behind the ledger's back.
+func (e *env) exec(query string, args ...any) {
+	e.t.Helper()
+	if _, err := e.db.Write.ExecContext(e.ctx, query, args...); err != nil {
+		e.t.Fatalf("exec %q: %v", query, err)
+	}
+}
+
+// placeholders returns "p1, p2, …, pn" in the store's placeholder syntax.
+func (e *env) placeholders(n int) string {
+	s := ""
+	for i := 1; i <= n; i++ {
+		if i > 1 {
+			s += ", "
+		}
+		s += e.db.Dialect.Placeholder(i)
+	}
+	return s
+}
+
+// holdReq reserves amount of the debit account's asset from debit to credit.
+func holdReq(ref string, debit, credit *ledger.Account, amount int64, timeout time.Duration) ledger.Request {
+	return ledger.Request{Kind: ledger.KindHold, Reference: ref, Timeout: timeout,
+		Postings: []ledger.Posting{{Debit: debit.ID, Credit: credit.ID, Asset: debit.Asset, Amount: amount}}}
+}
+
+// postReq posts a hold: in full without amounts, else one amount per posting.
+func postReq(ref, holdID string, amounts ...int64) ledger.Request {
+	return ledger.Request{Kind: ledger.KindPost, Reference: ref, HoldID: holdID, Amounts: amounts}
+}
+
+// voidReq voids a hold.
+func voidReq(ref, holdID string) ledger.Request {
+	return ledger.Request{Kind: ledger.KindVoid, Reference: ref, HoldID: holdID}
+}
+
+// reverseReq reverses a transaction: what is left of it without amounts,
+// else the given amount per posting.
+func reverseReq(ref, txID string, amounts ...int64) ledger.Request {
+	return ledger.Request{Kind: ledger.KindReversal, Reference: ref, TransactionID: txID, Amounts: amounts}
+}
+
+// status returns a hold's status as GetHold reports it.
+func (e *env) status(holdID string) ledger.HoldStatus {
+	e.t.Helper()
+	h, err := e.l.GetHold(e.ctx, holdID)
+	if err != nil {
+		e.t.Fatalf("GetHold %s: %v", holdID, err)
+	}
+	return h.Status
 }
