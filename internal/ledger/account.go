@@ -220,6 +220,9 @@ func (l *Ledger) SetStatus(ctx context.Context, c StatusChange, writes ...Accoun
 			return nil, nil, fieldErr(CodeInvalidRequest, "status", "give a status or sides to freeze and thaw, not both")
 		}
 	case "":
+		if len(c.Freeze)+len(c.Thaw) == 0 {
+			return nil, nil, fieldErr(CodeInvalidRequest, "status", "give a status or sides to freeze or thaw")
+		}
 		for _, s := range append(append([]Side{}, c.Freeze...), c.Thaw...) {
 			if s != Debit && s != Credit {
 				return nil, nil, fieldErr(CodeInvalidRequest, "side", "side must be debit or credit")
@@ -252,6 +255,9 @@ func (l *Ledger) SetStatus(ctx context.Context, c StatusChange, writes ...Accoun
 			(a.Balance(a.NormalSide) != 0 || a.DebitsPending != 0 || a.CreditsPending != 0) {
 			return errorf(CodeAccountNotEmpty, "account %s has a balance or open holds; move them before closing", a.ID)
 		}
+		// Inside the transaction, which holds SQLite's only writer
+		// connection: no batch can cache the old status after this.
+		l.cache.drop(a.ID)
 		now := l.clock.Now()
 		a.Status, a.UpdatedAt = c.Status, now.Truncate(time.Microsecond)
 		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET status = $1, updated_at = $2 WHERE id = $3`,

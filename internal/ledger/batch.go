@@ -65,6 +65,7 @@ type batch struct {
 	newHolds []*holdState
 	dirty    map[string]*Account
 	dups     map[string][]*Transaction // existing transaction ID → answers to fill
+	epoch    int64                     // the account cache's, when the batch began
 	sp       int                       // savepoint counter
 }
 
@@ -158,9 +159,31 @@ func (b *batch) load(jobs []*job) error {
 			acctIDs = append(acctIDs, p.Debit, p.Credit)
 		}
 	}
+	return b.loadAccounts(dedupe(acctIDs))
+}
+
+// loadAccounts reads and locks the batch's accounts; on SQLite, those the
+// validated cache holds are not read again.
+func (b *batch) loadAccounts(ids []string) error {
+	if b.l.db.Dialect != store.SQLite {
+		var err error
+		b.accounts, err = b.l.loadAccounts(b.ctx, b.tx, ids, true)
+		return err
+	}
 	var err error
-	b.accounts, err = b.l.loadAccounts(b.ctx, b.tx, dedupe(acctIDs), true)
-	return err
+	if b.epoch, err = b.l.cache.validate(b.ctx, b.tx); err != nil {
+		return err
+	}
+	found, missing := b.l.cache.take(ids)
+	loaded, err := b.l.loadAccounts(b.ctx, b.tx, missing, false)
+	if err != nil {
+		return err
+	}
+	for id, a := range loaded {
+		found[id] = a
+	}
+	b.accounts = found
+	return nil
 }
 
 func (b *batch) loadRefs(refs []string) error {

@@ -63,7 +63,8 @@ type Ledger struct {
 	quit   chan struct{}
 	wg     sync.WaitGroup
 
-	stmts stmtCache // SQLite writer statements
+	stmts stmtCache    // SQLite writer statements
+	cache accountCache // SQLite writer's validated account cache
 
 	lastTs atomic.Int64 // newest transaction timestamp handed out, µs
 	depth  atomic.Int64 // requests waiting in queue
@@ -285,10 +286,18 @@ func (l *Ledger) commit(jobs []*job) {
 			// Best effort: without the prepared statements a batch prepares its own.
 			_ = l.stmts.prepare(ctx, l.db.Write, sqliteBatchStatements())
 		}
+		var b *batch
 		err = l.db.InTx(ctx, store.TxOptions{RetryIf: referenceRace}, func(tx *sql.Tx) error {
-			return newBatch(l, ctx, tx).run(live)
+			b = newBatch(l, ctx, tx)
+			return b.run(live)
 		})
+		if err == nil && l.db.Dialect == store.SQLite {
+			l.cache.put(b.epoch, b.accounts)
+		}
 		cancel()
+	}
+	if err != nil {
+		l.cache.reset()
 	}
 	if l.opts.OnBatch != nil {
 		l.opts.OnBatch(BatchStats{Submissions: len(live), Requests: n, Duration: time.Since(start), Err: err})
