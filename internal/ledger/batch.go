@@ -66,6 +66,7 @@ type batch struct {
 	dirty    map[string]*Account
 	dups     map[string][]*Transaction // existing transaction ID → answers to fill
 	epoch    int64                     // the account cache's, when the batch began
+	before   map[*Account]Balances     // balances before the request being applied
 	sp       int                       // savepoint counter
 }
 
@@ -494,6 +495,28 @@ func (b *batch) build(r *Request) (*Transaction, *Error) {
 	if tr.Metadata == nil {
 		tr.Metadata = map[string]string{}
 	}
+	b.before = map[*Account]Balances{}
+	if err := b.apply1(r, tr); err != nil {
+		return nil, err
+	}
+	// No account may end the transaction outside its constraint if the
+	// transaction lowered its available balance (compared with before the
+	// whole transaction: posting a hold releases and posts in one).
+	for a, was := range b.before {
+		prev, err1 := was.Available(a.NormalSide)
+		now, err2 := a.Available(a.NormalSide)
+		if err1 == nil && err2 == nil && now >= prev {
+			continue
+		}
+		if err := a.check(a.Balances); err != nil {
+			return nil, err
+		}
+	}
+	return tr, nil
+}
+
+// apply1 applies r's entries to the batch state by kind.
+func (b *batch) apply1(r *Request, tr *Transaction) *Error {
 	switch r.Kind {
 	case KindTransfer, KindHold:
 		ps := make([]indexedPosting, len(r.Postings))
@@ -505,7 +528,7 @@ func (b *batch) build(r *Request) (*Transaction, *Error) {
 			kind = EntryPending
 		}
 		if err := b.post(tr, ps, kind, true); err != nil {
-			return nil, err
+			return err
 		}
 		if r.Kind == KindHold {
 			h := &holdState{id: tr.ID, inst: tr.InstitutionID, status: "pending", postings: ps, createdAt: b.tsOf(tr)}
@@ -515,18 +538,19 @@ func (b *batch) build(r *Request) (*Transaction, *Error) {
 			}
 			b.newHolds = append(b.newHolds, h)
 		}
-		return tr, nil
+		return nil
 	case KindPost, KindVoid:
-		return tr, b.resolveHold(r, tr)
+		return b.resolveHold(r, tr)
 	case KindReversal:
-		return tr, b.reverse(r, tr)
+		return b.reverse(r, tr)
 	}
-	return nil, fieldErr(CodeInvalidRequest, "kind", "unknown kind %q", r.Kind)
+	return fieldErr(CodeInvalidRequest, "kind", "unknown kind %q", r.Kind)
 }
 
 func (b *batch) tsOf(tr *Transaction) int64 { return tr.CreatedAt.UnixMicro() }
 
-// post checks the postings' accounts and applies one entry per side.
+// post checks the postings' accounts and applies one entry per side; the
+// caller checks the overdraft rules once the whole request is applied.
 // checkStatus is false when releasing a reservation, which is always allowed.
 func (b *batch) post(tr *Transaction, ps []indexedPosting, kind EntryKind, checkStatus bool) *Error {
 	floor := int64(0)
@@ -559,25 +583,12 @@ func (b *batch) post(tr *Transaction, ps []indexedPosting, kind EntryKind, check
 		ts := b.l.nextTs(b.nowUs, floor)
 		tr.ID, tr.CreatedAt = txID(ts), fromMicros(ts)
 	}
-	before := map[*Account]Balances{}
 	for _, p := range ps {
 		tr.Postings = append(tr.Postings, p.Posting)
-		if err := b.entry(tr, before, b.accounts[p.Debit], p, Debit, kind); err != nil {
+		if err := b.entry(tr, b.accounts[p.Debit], p, Debit, kind); err != nil {
 			return err
 		}
-		if err := b.entry(tr, before, b.accounts[p.Credit], p, Credit, kind); err != nil {
-			return err
-		}
-	}
-	// No account may end the transaction outside its constraint if the
-	// transaction lowered its available balance.
-	for a, was := range before {
-		prev, err1 := was.Available(a.NormalSide)
-		now, err2 := a.Available(a.NormalSide)
-		if err1 == nil && err2 == nil && now >= prev {
-			continue
-		}
-		if err := a.check(a.Balances); err != nil {
+		if err := b.entry(tr, b.accounts[p.Credit], p, Credit, kind); err != nil {
 			return err
 		}
 	}
@@ -585,9 +596,9 @@ func (b *batch) post(tr *Transaction, ps []indexedPosting, kind EntryKind, check
 }
 
 // entry applies one journal line to an account, recording how to undo it.
-func (b *batch) entry(tr *Transaction, before map[*Account]Balances, a *Account, p indexedPosting, side Side, kind EntryKind) *Error {
-	if _, seen := before[a]; !seen {
-		before[a] = a.Balances
+func (b *batch) entry(tr *Transaction, a *Account, p indexedPosting, side Side, kind EntryKind) *Error {
+	if _, seen := b.before[a]; !seen {
+		b.before[a] = a.Balances
 		saved, seq, last := a.Balances, a.EntrySeq, a.lastEntryAt
 		b.undo = append(b.undo, func() { a.Balances, a.EntrySeq, a.lastEntryAt = saved, seq, last })
 	}
