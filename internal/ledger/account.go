@@ -160,8 +160,8 @@ func (n *NewAccount) Validate() error {
 	if n.Asset == "" {
 		return fieldErr(CodeInvalidRequest, "asset", "asset is required")
 	}
-	if len(n.Name) > 200 {
-		return fieldErr(CodeInvalidRequest, "name", "name is longer than 200 bytes")
+	if len(n.Name) > 200 || !printable(n.Name) {
+		return fieldErr(CodeInvalidRequest, "name", "name must be text of at most 200 bytes")
 	}
 	if n.NormalSide != Debit && n.NormalSide != Credit {
 		return fieldErr(CodeInvalidRequest, "normal_side", "normal side must be debit or credit")

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"time"
+	"unicode/utf8"
 )
 
 // Kind says what a request (and the transaction it produces) does.
@@ -161,6 +162,9 @@ func (r *Request) validate() *Error {
 	if r.Reference == "" || len(r.Reference) > MaxReferenceLen {
 		return fieldErr(CodeInvalidRequest, "reference", "reference is required and at most %d bytes", MaxReferenceLen)
 	}
+	if !printable(r.Reference) {
+		return fieldErr(CodeInvalidRequest, "reference", "reference must be UTF-8 text without control characters")
+	}
 	if r.Type == "" {
 		r.Type = string(r.Kind)
 	} else if err := checkToken(r.Type, "type", 64); err != nil {
@@ -201,8 +205,8 @@ func (r *Request) validate() *Error {
 		return fieldErr(CodeInvalidRequest, "postings", "postings are not allowed for a %s", r.Kind)
 	}
 	if r.Kind == KindHold {
-		if r.Timeout < 0 || r.Timeout > MaxHoldTimeout {
-			return fieldErr(CodeInvalidRequest, "timeout", "timeout must be between 0 and 10 years")
+		if r.Timeout < 0 || r.Timeout > MaxHoldTimeout || (r.Timeout > 0 && r.Timeout < time.Millisecond) {
+			return fieldErr(CodeInvalidRequest, "timeout", "timeout must be 0 (never) or between 1ms and 10 years")
 		}
 	} else if r.Timeout != 0 {
 		return fieldErr(CodeInvalidRequest, "timeout", "timeout is only for holds")
@@ -307,16 +311,30 @@ func checkToken(s, field string, max int) *Error {
 // checkID validates an account, hold or transaction ID.
 func checkID(s, field string) *Error { return checkToken(s, field, 64) }
 
+// printable reports whether s is valid UTF-8 without control characters:
+// text every store keeps as it is (PostgreSQL refuses NUL in TEXT).
+func printable(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
 func checkMetadata(m map[string]string) *Error {
 	if len(m) > MaxMetadataKeys {
 		return fieldErr(CodeInvalidRequest, "metadata", "at most %d metadata keys", MaxMetadataKeys)
 	}
 	for k, v := range m {
-		if k == "" || len(k) > MaxMetadataKey {
-			return fieldErr(CodeInvalidRequest, "metadata", "metadata keys must be 1 to %d bytes", MaxMetadataKey)
+		if k == "" || len(k) > MaxMetadataKey || !printable(k) {
+			return fieldErr(CodeInvalidRequest, "metadata", "metadata keys must be 1 to %d bytes of text", MaxMetadataKey)
 		}
-		if len(v) > MaxMetadataValue {
-			return fieldErr(CodeInvalidRequest, "metadata."+k, "metadata values must be at most %d bytes", MaxMetadataValue)
+		if len(v) > MaxMetadataValue || !utf8.ValidString(v) {
+			return fieldErr(CodeInvalidRequest, "metadata."+k, "metadata values must be UTF-8 text of at most %d bytes", MaxMetadataValue)
 		}
 	}
 	return nil
