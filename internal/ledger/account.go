@@ -190,6 +190,10 @@ type AccountWrite func(ctx context.Context, tx *sql.Tx, before, after *Account) 
 // CodeInvalidRequest (also for a duplicate ID) or CodeAssetNotFound.
 func (l *Ledger) CreateAccount(ctx context.Context, n NewAccount, writes ...AccountWrite) (*Account, error) {
 	accts, err := l.CreateAccounts(ctx, []NewAccount{n}, writes...)
+	var e *Error
+	if errors.As(err, &e) {
+		e.Field = strings.TrimPrefix(e.Field, "[0].")
+	}
 	if err != nil {
 		return nil, err
 	}

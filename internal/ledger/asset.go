@@ -23,8 +23,11 @@ type Asset struct {
 // CodeAssetExists, because a scale can never change once amounts exist.
 // The writes run in the same storage transaction when the asset is new.
 func (l *Ledger) CreateAsset(ctx context.Context, code string, scale int, writes ...AssetWrite) (*Asset, error) {
-	if _, err := money.NewAsset(code, scale); err != nil {
+	if _, err := money.NewAsset(code, 0); err != nil {
 		return nil, fieldErr(CodeInvalidRequest, "code", "%v", err)
+	}
+	if _, err := money.NewAsset(code, scale); err != nil {
+		return nil, fieldErr(CodeInvalidRequest, "scale", "%v", err)
 	}
 	var out *Asset
 	err := l.db.InTx(ctx, store.TxOptions{}, func(tx *sql.Tx) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -476,7 +477,8 @@ func (b *batch) runWrites(r *Request, tr *Transaction) (*Error, error) {
 			if err := b.endSavepoint(sp, false); err != nil {
 				return nil, err
 			}
-			if e, ok := werr.(*Error); ok {
+			var e *Error
+			if errors.As(werr, &e) {
 				return e, nil
 			}
 			return &Error{Code: CodeWriteFailed, Message: "a write that rides along with this transaction failed", err: werr}, nil

@@ -36,10 +36,24 @@ func each(t *testing.T, fn func(t *testing.T, e *env)) {
 	})
 }
 
+// eachWith is each with ledger options (the fake clock is always set).
+func eachWith(t *testing.T, opts ledger.Options, fn func(t *testing.T, e *env)) {
+	t.Helper()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		fn(t, newEnvWith(t, db, opts))
+	})
+}
+
 func newEnv(t *testing.T, db *store.DB) *env {
 	t.Helper()
+	return newEnvWith(t, db, ledger.Options{})
+}
+
+func newEnvWith(t *testing.T, db *store.DB, opts ledger.Options) *env {
+	t.Helper()
 	e := &env{t: t, ctx: context.Background(), db: db, clock: clock.NewFake(t0), refs: new(atomic.Int64)}
-	e.l = ledger.New(db, ledger.Options{Clock: e.clock})
+	opts.Clock = e.clock
+	e.l = ledger.New(db, opts)
 	t.Cleanup(func() { e.l.Close() })
 	for _, a := range []struct {
 		code  string

@@ -70,8 +70,14 @@ type Ledger struct {
 	depth  atomic.Int64 // requests waiting in queue
 }
 
-// New starts a ledger engine on a migrated store. Close stops it.
+// New starts a ledger engine on a migrated store. Close stops it. One
+// store.DB carries at most one engine (New panics on a second: on SQLite
+// the engine's account cache relies on being the only writer through the
+// connection); several processes may each run one on a PostgreSQL database.
 func New(db *store.DB, opts Options) *Ledger {
+	if !db.ClaimEngine() {
+		panic("ledger: another ledger engine already runs on this store.DB")
+	}
 	if opts.Clock == nil {
 		opts.Clock = clock.Real{}
 	}
@@ -121,6 +127,7 @@ func (l *Ledger) Close() error {
 	close(l.quit)
 	l.wg.Wait()
 	l.stmts.close()
+	l.db.ReleaseEngine()
 	return nil
 }
 

@@ -4,9 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/suanpan/suanpan/internal/money"
 )
 
 const txCols = `t.id, t.institution_id, t.reference, t.kind, t.type, t.business_date, t.metadata, t.hold_id,
@@ -462,33 +465,55 @@ func (l *Ledger) TrialBalance(ctx context.Context, institutionIDs []string) (*Tr
 	if institutionIDs != nil {
 		q.in("institution_id", institutionIDs)
 	}
-	rows, err := l.db.Read.QueryContext(ctx, `SELECT asset, code, COUNT(*), CAST(SUM(debits_posted) AS BIGINT),
-		CAST(SUM(credits_posted) AS BIGINT), CAST(SUM(debits_pending) AS BIGINT), CAST(SUM(credits_pending) AS BIGINT)
-		FROM accounts WHERE `+q.where()+` GROUP BY asset, code ORDER BY asset, code`, q.args...)
+	// Summed in Go, overflow-checked: an asset's totals over many accounts
+	// can leave the int64 range although every account is within it, and
+	// SQL SUM would fail (SQLite) or change type (PostgreSQL).
+	rows, err := l.db.Read.QueryContext(ctx, `SELECT asset, code, debits_posted, credits_posted, debits_pending,
+		credits_pending FROM accounts WHERE `+q.where()+` ORDER BY asset, code`, q.args...)
 	if err != nil {
 		return nil, fmt.Errorf("trial balance: %w", err)
 	}
 	defer rows.Close()
 	tb := &TrialBalance{Balanced: true}
+	overflow := func(asset string) error {
+		return errorf(CodeOverflow, "the %s totals exceed the int64 range; Verify still checks them", asset)
+	}
 	for rows.Next() {
-		var x TrialBalanceLine
-		if err := rows.Scan(&x.Asset, &x.Code, &x.Accounts, &x.DebitsPosted, &x.CreditsPosted, &x.DebitsPending, &x.CreditsPending); err != nil {
+		var asset, code string
+		var b Balances
+		if err := rows.Scan(&asset, &code, &b.DebitsPosted, &b.CreditsPosted, &b.DebitsPending, &b.CreditsPending); err != nil {
 			return nil, fmt.Errorf("trial balance: %w", err)
 		}
-		tb.Lines = append(tb.Lines, x)
-		if n := len(tb.Totals); n == 0 || tb.Totals[n-1].Asset != x.Asset {
-			tb.Totals = append(tb.Totals, TrialBalanceTotal{Asset: x.Asset})
+		if n := len(tb.Lines); n == 0 || tb.Lines[n-1].Asset != asset || tb.Lines[n-1].Code != code {
+			tb.Lines = append(tb.Lines, TrialBalanceLine{Asset: asset, Code: code})
+		}
+		x := &tb.Lines[len(tb.Lines)-1]
+		x.Accounts++
+		var errs [4]error
+		x.DebitsPosted, errs[0] = money.Add(x.DebitsPosted, b.DebitsPosted)
+		x.CreditsPosted, errs[1] = money.Add(x.CreditsPosted, b.CreditsPosted)
+		x.DebitsPending, errs[2] = money.Add(x.DebitsPending, b.DebitsPending)
+		x.CreditsPending, errs[3] = money.Add(x.CreditsPending, b.CreditsPending)
+		if n := len(tb.Totals); n == 0 || tb.Totals[n-1].Asset != asset {
+			tb.Totals = append(tb.Totals, TrialBalanceTotal{Asset: asset})
 		}
 		t := &tb.Totals[len(tb.Totals)-1]
-		t.DebitsPosted += x.DebitsPosted
-		t.CreditsPosted += x.CreditsPosted
+		var e1, e2 error
+		t.DebitsPosted, e1 = money.Add(t.DebitsPosted, b.DebitsPosted)
+		t.CreditsPosted, e2 = money.Add(t.CreditsPosted, b.CreditsPosted)
+		if errors.Join(errs[0], errs[1], errs[2], errs[3], e1, e2) != nil {
+			return nil, overflow(asset)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("trial balance: %w", err)
 	}
 	for i := range tb.Totals {
 		t := &tb.Totals[i]
 		t.Balanced = t.DebitsPosted == t.CreditsPosted
 		tb.Balanced = tb.Balanced && t.Balanced
 	}
-	return tb, rows.Err()
+	return tb, nil
 }
 
 // prefixCols qualifies each column of a comma-separated list.

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -164,6 +165,9 @@ func (r *Request) validate() *Error {
 	}
 	if !printable(r.Reference) {
 		return fieldErr(CodeInvalidRequest, "reference", "reference must be UTF-8 text without control characters")
+	}
+	if strings.HasPrefix(r.Reference, expiryRefPrefix) && !r.expire {
+		return fieldErr(CodeInvalidRequest, "reference", "references starting with %q are reserved for hold expiry", expiryRefPrefix)
 	}
 	if r.Type == "" {
 		r.Type = string(r.Kind)

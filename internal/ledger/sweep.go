@@ -9,6 +9,10 @@ import (
 // sweepPage bounds the holds one sweep round submits.
 const sweepPage = 1000
 
+// expiryRefPrefix starts the reference of every expiry void. It is reserved
+// for the sweeper, so that no client reference can stand in its way.
+const expiryRefPrefix = "hold-expiry:"
+
 // ExpireHolds voids every pending hold whose expiry has passed by the
 // ledger's clock, releasing its reservation, and returns how many it voided.
 // Expiry is also enforced at post time whether or not the sweeper has run;
@@ -31,7 +35,7 @@ func (l *Ledger) ExpireHolds(ctx context.Context) (int, error) {
 				rows.Close()
 				return total, fmt.Errorf("find expired holds: %w", err)
 			}
-			reqs = append(reqs, Request{Kind: KindVoid, InstitutionID: inst, Reference: "hold-expiry:" + id,
+			reqs = append(reqs, Request{Kind: KindVoid, InstitutionID: inst, Reference: expiryRefPrefix + id,
 				Type: "hold_expiry", HoldID: id, expire: true})
 		}
 		rows.Close()

@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
@@ -84,7 +85,16 @@ type DB struct {
 	Name string
 
 	stop, stopped chan struct{} // the SQLite checkpointer's
+	engine        atomic.Bool   // a ledger engine writes through this DB
 }
+
+// ClaimEngine reserves the store for one ledger engine and reports whether
+// it was free. Two engines on one DB would share SQLite's writer connection
+// without seeing each other's batches.
+func (db *DB) ClaimEngine() bool { return db.engine.CompareAndSwap(false, true) }
+
+// ReleaseEngine frees the store for another engine.
+func (db *DB) ReleaseEngine() { db.engine.Store(false) }
 
 // Open opens the store at location: a PostgreSQL URL (postgres://… or
 // postgresql://…) or an SQLite file given as sqlite:PATH, sqlite://PATH or a
