@@ -6,10 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/suanpan/suanpan/internal/bench"
 	"github.com/suanpan/suanpan/internal/ledger"
+	"github.com/suanpan/suanpan/internal/store"
 )
 
 // BenchCmd groups the load generators. They measure and print; they never
@@ -17,6 +21,7 @@ import (
 // given.
 type BenchCmd struct {
 	Ledger BenchLedgerCmd `cmd:"" help:"Drive concurrent transfers through the ledger engine, then verify the ledger."`
+	HTTP   BenchHTTPCmd   `cmd:"" name:"http" help:"Drive concurrent transfer requests through the HTTP API, of a server started in-process or a running one."`
 }
 
 // Bounds on a bench run, so that a typo cannot ask for a month-long run or a
@@ -27,6 +32,10 @@ const (
 	benchMaxDuration    = 24 * time.Hour
 	benchMaxBatch       = 4096 // the engine's default ledger.Options.MaxBatch
 	benchMaxWriters     = 64
+	// An HTTP client is a connection (a file descriptor on each side).
+	benchMaxHTTPConcurrency = 4096
+	benchMaxHTTPBatch       = 1000 // the API's limit per batch request
+	benchMaxHTTPAccounts    = 1_000_000
 )
 
 // BenchLedgerCmd runs bench.RunLedger. It has its own --store, empty by
@@ -116,4 +125,176 @@ func printBenchReport(w io.Writer, r *bench.LedgerReport) {
 	} else {
 		fmt.Fprintf(w, "verify          %d problem(s)\n", r.VerifyProblems)
 	}
+}
+
+// BenchHTTPCmd runs bench.RunHTTP. Like bench ledger it never touches the
+// server's store: without --url it starts a server of its own on a new
+// temporary SQLite store, removed afterwards.
+type BenchHTTPCmd struct {
+	URL               string        `placeholder:"URL" help:"Base URL of a running server to load, e.g. http://127.0.0.1:8080; it gets --accounts new funded test accounts in the API key's institution. Empty: start a server in-process on a temporary SQLite store, listening on 127.0.0.1, with its own accounts and key."`
+	APIKey            string        `name:"api-key" placeholder:"KEY" help:"API key for --url, with the admin role (it registers CNY and opens and funds the test accounts)."`
+	AllowRemote       bool          `name:"allow-remote" help:"Allow a --url that is not a loopback address. The run writes test accounts and transfers there: never point it at a server that holds real money."`
+	Accounts          int           `default:"10000" help:"Customer accounts that transfers move between."`
+	Concurrency       int           `default:"64" help:"Concurrent clients, each with one request in flight and a connection of its own."`
+	Duration          time.Duration `default:"10s" help:"How long to measure."`
+	Requests          int64         `default:"0" help:"Stop after this many requests; 0: when --duration has passed."`
+	Batch             int           `default:"1" help:"Transfers per request: 1 posts to /v1/transactions; more post to /v1/transactions/batch."`
+	SQLiteSynchronous string        `name:"sqlite-synchronous" enum:"full,normal" default:"full" help:"Durability of the in-process server's SQLite store, full or normal."`
+	JSON              bool          `name:"json" help:"Print only the report, as one JSON object, and no progress."`
+}
+
+// Validate checks the flags before anything is started.
+func (c *BenchHTTPCmd) Validate() error {
+	switch {
+	case c.Accounts < 2 || c.Accounts > benchMaxHTTPAccounts:
+		return fmt.Errorf("--accounts must be from 2 to %d", benchMaxHTTPAccounts)
+	case c.Concurrency < 1 || c.Concurrency > benchMaxHTTPConcurrency:
+		return fmt.Errorf("--concurrency must be from 1 to %d", benchMaxHTTPConcurrency)
+	case c.Duration <= 0 || c.Duration > benchMaxDuration:
+		return fmt.Errorf("--duration must be positive and at most %s", benchMaxDuration)
+	case c.Requests < 0:
+		return errors.New("--requests must be 0 or more")
+	case c.Batch < 1 || c.Batch > benchMaxHTTPBatch:
+		return fmt.Errorf("--batch must be from 1 to %d", benchMaxHTTPBatch)
+	case c.URL != "" && c.APIKey == "":
+		return errors.New("--url needs --api-key")
+	case c.URL == "" && c.APIKey != "":
+		return errors.New("--api-key goes with --url; the in-process server makes its own")
+	}
+	if c.URL != "" {
+		return bench.CheckTarget(c.URL, c.AllowRemote)
+	}
+	return nil
+}
+
+// Run sets up the target, runs the load and prints the report. It returns
+// errProblems when requests failed.
+func (c *BenchHTTPCmd) Run(ctx context.Context, a *app) error {
+	var progress func(string)
+	if !c.JSON {
+		progress = func(line string) { fmt.Fprintln(a.stderr, line) }
+	}
+	cfg := bench.HTTPConfig{URL: c.URL, APIKey: c.APIKey, Concurrency: c.Concurrency, Duration: c.Duration,
+		MaxRequests: c.Requests, Batch: c.Batch, AllowRemote: c.AllowRemote}
+	var rep *bench.HTTPReport
+	var err error
+	if c.URL == "" {
+		rep, err = c.inProcess(ctx, a, cfg, progress)
+	} else {
+		if progress != nil {
+			progress(fmt.Sprintf("opening and funding %d accounts on %s", c.Accounts, c.URL))
+		}
+		cfg.Accounts, err = bench.SetupHTTPAccounts(ctx, c.URL, c.APIKey, c.Accounts, c.Concurrency, c.AllowRemote, progress)
+		if err == nil {
+			if progress != nil {
+				progress(fmt.Sprintf("measuring for %s", c.Duration))
+			}
+			rep, err = bench.RunHTTP(ctx, cfg, progress)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("bench http: %w", err)
+	}
+	if c.JSON {
+		if err := json.NewEncoder(a.stdout).Encode(rep); err != nil {
+			return fmt.Errorf("write report: %w", err)
+		}
+	} else {
+		printBenchHTTPReport(a.stdout, rep)
+	}
+	if rep.Failed() > 0 {
+		return errProblems
+	}
+	return nil
+}
+
+// inProcess runs the load against a server of its own: a temporary SQLite
+// store with funded accounts and a bootstrap key, served on a free loopback
+// port and stopped (finishing what is in flight) after the run.
+func (c *BenchHTTPCmd) inProcess(ctx context.Context, a *app, cfg bench.HTTPConfig, progress func(string)) (rep *bench.HTTPReport, err error) {
+	dir, err := os.MkdirTemp("", "suanpan-bench-http-")
+	if err != nil {
+		return nil, err
+	}
+	defer func() { err = errors.Join(err, os.RemoveAll(dir)) }()
+	db, err := store.Open(ctx, filepath.Join(dir, "bench.db"), store.Options{SQLiteSynchronous: c.SQLiteSynchronous})
+	if err != nil {
+		return nil, err
+	}
+	defer closeStore(db, &err)
+	if _, err := db.Migrate(ctx); err != nil {
+		return nil, err
+	}
+	if progress != nil {
+		progress(fmt.Sprintf("setting up an in-process server with %d accounts, then measuring for %s", c.Accounts, c.Duration))
+	}
+	srvCfg := defaultServerConfig()
+	srvCfg.RootInstitution, srvCfg.RootName = "bench", "Bench"
+	// The server logs only warnings and errors, so that its lines do not
+	// mix with the report.
+	log := slog.New(minLevel{a.log.Handler(), slog.LevelWarn})
+	srvCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	srv, err := newAPIServer(srvCtx, db, srvCfg, log)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.APIKey, err = srv.bootstrap(ctx, ""); err == nil {
+		cfg.Accounts, err = bench.SetupAccounts(ctx, srv.ledger, srvCfg.RootInstitution, c.Accounts)
+	}
+	if err != nil {
+		return nil, errors.Join(err, srv.close())
+	}
+	ln, err := listen("127.0.0.1:0")
+	if err != nil {
+		return nil, errors.Join(err, srv.close())
+	}
+	cfg.URL = baseURL(srv.scheme(), ln.Addr())
+	served := make(chan error, 1)
+	go func() { served <- srv.serve(srvCtx, ln, nil) }()
+	rep, err = bench.RunHTTP(ctx, cfg, progress)
+	stop()
+	return rep, errors.Join(err, <-served)
+}
+
+func printBenchHTTPReport(w io.Writer, r *bench.HTTPReport) {
+	fmt.Fprintf(w, "http on %s: %d accounts, %d clients, %d transfers per request\n", r.URL, r.Accounts, r.Concurrency, r.Batch)
+	fmt.Fprintf(w, "requests   %.0f/s (%d in %.1fs)\n", r.RequestsPerS, r.Requests, r.DurationS)
+	fmt.Fprintf(w, "transfers  %.0f/s (%d accepted, %d rejected)\n", r.TransfersPerS, r.Transfers, r.Rejected)
+	fmt.Fprintf(w, "latency    p50 %.2fms  p99 %.2fms  p99.9 %.2fms  max %.2fms\n", r.LatencyP50Ms, r.LatencyP99Ms, r.LatencyP999Ms, r.LatencyMaxMs)
+	if len(r.Errors) == 0 {
+		fmt.Fprintln(w, "errors     none")
+		return
+	}
+	fmt.Fprintf(w, "errors     %d:", r.Failed())
+	for _, status := range sortedCounts(r.Errors) {
+		fmt.Fprintf(w, " %s×%d", status, r.Errors[status])
+	}
+	fmt.Fprintln(w)
+}
+
+func sortedCounts(m map[string]int64) []string {
+	keys := make(map[string]bool, len(m))
+	for k := range m {
+		keys[k] = true
+	}
+	return sortedKeys(keys)
+}
+
+// minLevel is a slog handler that drops records below a level.
+type minLevel struct {
+	slog.Handler
+	level slog.Level
+}
+
+func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.level && h.Handler.Enabled(ctx, l)
+}
+
+func (h minLevel) WithAttrs(as []slog.Attr) slog.Handler {
+	return minLevel{h.Handler.WithAttrs(as), h.level}
+}
+
+func (h minLevel) WithGroup(name string) slog.Handler {
+	return minLevel{h.Handler.WithGroup(name), h.level}
 }

@@ -1,6 +1,7 @@
-// Command suanpan is Suanpan's one binary: it migrates and verifies the
-// store, measures the ledger, and (in later issues) serves the API and the
-// admin console and runs the client commands.
+// Command suanpan is Suanpan's one binary: it serves the API (and a demo
+// with sample data), migrates and verifies the store and its audit log,
+// measures the ledger and the server, and talks to a running server through
+// the client commands.
 //
 // main only wires the process to run: everything else — parsing, settings,
 // the commands — takes its arguments, writers and context explicitly, so the
@@ -13,8 +14,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"github.com/alecthomas/kong"
@@ -41,18 +44,28 @@ var errProblems = errors.New("problems found")
 // The settings that locate the server's store live in StoreFlags, embedded by
 // the commands that work on that store, not here: `bench` has a --store of
 // its own that must never default to, or be configured as, the server's
-// store. The commands still to come slot in as further fields: `serve`,
-// `demo` and `eod` embed StoreFlags; `audit` is a command group holding
-// `verify`; the client commands take the server's address.
+// store. `serve` and the store commands embed StoreFlags; the client
+// commands embed client, which locates the server instead.
 type CLI struct {
 	Config    kong.ConfigFlag `env:"SUANPAN_CONFIG" placeholder:"FILE" help:"JSON file of settings, keyed by flag name with _ for - (store, sqlite_synchronous, log_level, ...). Flags override environment variables, which override the file."`
 	LogFormat string          `enum:"text,json" default:"text" env:"SUANPAN_LOG_FORMAT" help:"Log format on stderr: text or json."`
 	LogLevel  string          `enum:"debug,info,warn,error" default:"info" env:"SUANPAN_LOG_LEVEL" help:"Least severe level logged: debug, info, warn or error."`
 
-	Migrate MigrateCmd `cmd:"" help:"Apply pending schema migrations to the store."`
-	Verify  VerifyCmd  `cmd:"" help:"Check the ledger against its journal. Exit status 0: consistent; 1: problems found; 2: error."`
-	Bench   BenchCmd   `cmd:"" help:"Measure performance on this machine."`
-	Version VersionCmd `cmd:"" help:"Print the version of suanpan and of the Go it was built with."`
+	Serve   ServeCmd   `cmd:"" help:"Serve the API until interrupted." group:"Server"`
+	Demo    DemoCmd    `cmd:"" help:"Serve the API on a local store seeded with sample data, and print how to try it." group:"Server"`
+	Migrate MigrateCmd `cmd:"" help:"Apply pending schema migrations to the store." group:"Server"`
+	Verify  VerifyCmd  `cmd:"" help:"Check the ledger against its journal. Exit status 0: consistent; 1: problems found; 2: error." group:"Server"`
+	Audit   AuditCmd   `cmd:"" help:"Check the audit log." group:"Server"`
+	Bench   BenchCmd   `cmd:"" help:"Measure performance on this machine." group:"Server"`
+	Version VersionCmd `cmd:"" help:"Print the version of suanpan and of the Go it was built with." group:"Server"`
+
+	Accounts     AccountsCmd     `cmd:"" help:"List, open, freeze, thaw and close accounts on a running server." group:"Client"`
+	Balance      BalanceCmd      `cmd:"" help:"Show an account's balances, now or as of a time." group:"Client"`
+	Entries      EntriesCmd      `cmd:"" help:"Show an account's journal entries with running balances." group:"Client"`
+	Transfer     TransferCmd     `cmd:"" help:"Move an amount from one account to another." group:"Client"`
+	Hold         HoldCmd         `cmd:"" help:"Place, post and void holds." group:"Client"`
+	Reverse      ReverseCmd      `cmd:"" help:"Reverse a posted transaction." group:"Client"`
+	Transactions TransactionsCmd `cmd:"" help:"Look up transactions." group:"Client"`
 }
 
 // app is what a command runs with besides its own flags: where to write and
@@ -62,32 +75,46 @@ type app struct {
 	stdout io.Writer
 	stderr io.Writer
 	log    *slog.Logger
+
+	// listening, when set, learns the address a server command listens on
+	// once it accepts connections, so that tests can start one on port 0.
+	listening func(net.Addr)
 }
 
 // run is the whole program but the exit: it parses args, runs the chosen
-// command and returns the exit status. It never calls os.Exit.
+// command until it ends or the process is interrupted (SIGINT, SIGTERM) and
+// returns the exit status. It never calls os.Exit.
 func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	return runContext(ctx, args, &app{stdout: stdout, stderr: stderr})
+}
 
+// runContext is run with the context that ends the command given, and with
+// a's writers and hooks; it sets a.log from the global settings.
+func runContext(ctx context.Context, args []string, a *app) int {
 	var cli CLI
-	parser, err := newParser(&cli, stdout, stderr)
+	parser, err := newParser(&cli, a.stdout, a.stderr)
 	if err != nil {
-		fmt.Fprintf(stderr, "suanpan: %v\n", err) // a bug in the CLI definition
+		fmt.Fprintf(a.stderr, "suanpan: %v\n", err) // a bug in the CLI definition
 		return exitError
 	}
 	kctx, code, ok := parse(parser, args)
 	if !ok {
 		return code
 	}
-	a := &app{stdout: stdout, stderr: stderr, log: newLogger(stderr, cli.LogFormat, cli.LogLevel)}
+	a.log = newLogger(a.stderr, cli.LogFormat, cli.LogLevel)
 	kctx.BindTo(ctx, (*context.Context)(nil))
 	err = kctx.Run(a)
+	var problem *problemError
 	switch {
 	case err == nil:
 		return exitOK
 	case errors.Is(err, errProblems):
 		return exitProblems
+	case errors.As(err, &problem): // the server's answer to a client command, meant to be read as it is
+		fmt.Fprintf(a.stderr, "suanpan: %v\n", problem)
+		return exitError
 	default:
 		a.log.Error(kctx.Command()+" failed", "err", err)
 		return exitError
@@ -104,6 +131,7 @@ func newParser(cli *CLI, stdout, stderr io.Writer) (*kong.Kong, error) {
 		kong.Exit(func(code int) { panic(exitRequest(code)) }),
 		kong.Configuration(loadConfig),
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
+		kong.Vars{"demo_dir": filepath.Join(os.TempDir(), "suanpan-demo")},
 	)
 }
 

@@ -32,12 +32,13 @@ func cli(t *testing.T, args ...string) (code int, stdout, stderr string) {
 }
 
 // cleanEnv unsets every SUANPAN_ variable for the test, so that the
-// developer's or CI's settings cannot leak into it.
+// developer's or CI's settings cannot leak into it. It keeps the test
+// suite's own SUANPAN_TEST_ variables, which are no settings of suanpan.
 func cleanEnv(t *testing.T) {
 	t.Helper()
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(k, "SUANPAN_") {
+		if strings.HasPrefix(k, "SUANPAN_") && !strings.HasPrefix(k, "SUANPAN_TEST_") {
 			t.Setenv(k, "") // restores the value after the test
 			os.Unsetenv(k)
 		}

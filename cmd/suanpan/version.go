@@ -12,9 +12,8 @@ type VersionCmd struct{}
 
 // Run prints the version.
 func (VersionCmd) Run(a *app) error {
-	version, revision, modified := "unknown", "", false
+	revision, modified := "", false
 	if bi, ok := debug.ReadBuildInfo(); ok {
-		version = bi.Main.Version
 		for _, s := range bi.Settings {
 			switch s.Key {
 			case "vcs.revision":
@@ -24,7 +23,7 @@ func (VersionCmd) Run(a *app) error {
 			}
 		}
 	}
-	fmt.Fprintf(a.stdout, "suanpan %s\n", version)
+	fmt.Fprintf(a.stdout, "suanpan %s\n", version())
 	if revision != "" {
 		if modified {
 			revision += " (modified)"
@@ -33,4 +32,13 @@ func (VersionCmd) Run(a *app) error {
 	}
 	fmt.Fprintf(a.stdout, "%s %s/%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	return nil
+}
+
+// version is the module version the binary was built as ("(devel)" from a
+// work tree, "unknown" without build information).
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		return bi.Main.Version
+	}
+	return "unknown"
 }

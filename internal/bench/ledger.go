@@ -1,6 +1,6 @@
 // Package bench holds Suanpan's load generators: the code behind
 // `suanpan bench`. They measure; they never assert a speed, and they only
-// ever talk to stores and servers on this machine.
+// talk to stores and servers on this machine unless told otherwise.
 package bench
 
 import (
@@ -107,7 +107,7 @@ func RunLedger(ctx context.Context, cfg LedgerConfig, progress func(string)) (*L
 	defer l.Close()
 
 	inst := "bench-" + strconv.FormatInt(time.Now().UnixNano(), 36)
-	accts, err := setupAccounts(ctx, l, inst, cfg.Accounts)
+	accts, err := SetupAccounts(ctx, l, inst, cfg.Accounts)
 	if err != nil {
 		return nil, err
 	}
@@ -222,10 +222,11 @@ func (c LedgerConfig) withDefaults() LedgerConfig {
 	return c
 }
 
-// setupAccounts opens n customer wallets that may not overdraw and funds
-// each from an unconstrained bank account, so that the run exercises the
-// overdraft checks without running dry.
-func setupAccounts(ctx context.Context, l *ledger.Ledger, inst string, n int) ([]string, error) {
+// SetupAccounts registers the asset CNY and opens, in institution inst, n
+// customer wallets that may not overdraw, funding each from an unconstrained
+// bank account so that a run exercises the overdraft checks without running
+// dry. It returns the wallets' IDs.
+func SetupAccounts(ctx context.Context, l *ledger.Ledger, inst string, n int) ([]string, error) {
 	if _, err := l.CreateAsset(ctx, "CNY", 2); err != nil {
 		return nil, err
 	}

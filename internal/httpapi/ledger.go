@@ -31,8 +31,8 @@ type postingBody struct {
 	Amount int64  `json:"amount" minimum:"1" doc:"Minor units."`
 }
 
-// transferBody is the body of a transfer or a hold.
-type transferBody struct {
+// TransferBody is the body of a transfer, and with a timeout of a hold.
+type TransferBody struct {
 	InstitutionID string            `json:"institution_id,omitempty" maxLength:"64" doc:"Institution the transaction belongs to; default: the API key's. Must be in the key's subtree."`
 	Reference     string            `json:"reference" minLength:"1" maxLength:"128" doc:"The caller's unique reference: resubmitting the same request under it returns the original transaction."`
 	Type          string            `json:"type,omitempty" maxLength:"64" doc:"Business operation, e.g. topup, payment."`
@@ -42,11 +42,11 @@ type transferBody struct {
 
 type transferIn struct {
 	IdempotencyHeader
-	Body transferBody
+	Body TransferBody
 }
 
 type holdBody struct {
-	transferBody
+	TransferBody
 	TimeoutSeconds int64 `json:"timeout_seconds,omitempty" minimum:"0" maximum:"315360000" doc:"The hold expires this many seconds after it is accepted; 0 never."`
 }
 

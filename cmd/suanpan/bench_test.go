@@ -1,0 +1,88 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/suanpan/suanpan/internal/bench"
+)
+
+// decodeHTTPReport decodes stdout as exactly one HTTPReport.
+func decodeHTTPReport(t *testing.T, out string) bench.HTTPReport {
+	t.Helper()
+	dec := json.NewDecoder(strings.NewReader(out))
+	dec.DisallowUnknownFields()
+	var rep bench.HTTPReport
+	if err := dec.Decode(&rep); err != nil {
+		t.Fatalf("stdout is not an HTTPReport: %v\n%s", err, out)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		t.Errorf("stdout holds more than one JSON object:\n%s", out)
+	}
+	return rep
+}
+
+func TestBenchHTTPJSON(t *testing.T) {
+	cleanEnv(t)
+	t.Setenv("TMPDIR", t.TempDir()) // the in-process server's temporary store
+	code, out, stderr := cli(t, "bench", "http", "--duration", "1s", "--concurrency", "4", "--accounts", "100", "--json")
+	if code != exitOK {
+		t.Fatalf("bench http: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, stderr)
+	}
+	rep := decodeHTTPReport(t, out)
+	if rep.RequestsPerS <= 0 || rep.TransfersPerS <= 0 || rep.Transfers != rep.Requests || len(rep.Errors) != 0 || rep.LatencyP50Ms <= 0 {
+		t.Errorf("report = %+v, want requests and transfers per second > 0 and no errors", rep)
+	}
+	if stderr != "" {
+		t.Errorf("--json wrote to stderr:\n%s", stderr)
+	}
+}
+
+// TestBenchHTTPAgainstServer runs the load generator against a running
+// server: it opens and funds its accounts through the API, and batches.
+func TestBenchHTTPAgainstServer(t *testing.T) {
+	cleanEnv(t)
+	srv := startCommand(t, "http", "serve", "--addr", "127.0.0.1:0", "--store", filepath.Join(t.TempDir(), "suanpan.db"))
+	key := tokenPattern.FindString(srv.stdout.String())
+	out := mustRun(t, exitOK, "bench", "http", "--url", srv.url, "--api-key", key, "--accounts", "20", "--concurrency", "4",
+		"--duration", "10s", "--requests", "40", "--batch", "5", "--json")
+	rep := decodeHTTPReport(t, out)
+	if rep.Requests != 40 || rep.Transfers != 200 || rep.Batch != 5 || len(rep.Errors) != 0 {
+		t.Errorf("report = %+v, want 40 requests of 5 transfers each, all accepted", rep)
+	}
+	human := mustRun(t, exitOK, "bench", "http", "--url", srv.url, "--api-key", key, "--accounts", "2", "--concurrency", "2",
+		"--duration", "10s", "--requests", "10")
+	for _, want := range []string{"requests ", "transfers ", "p99", "errors     none"} {
+		if !strings.Contains(human, want) {
+			t.Errorf("bench http printed:\n%s\nwant %q", human, want)
+		}
+	}
+	srv.mustStop()
+}
+
+func TestBenchHTTPRefuses(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"remote target", []string{"--url", "http://192.0.2.1:8080", "--api-key", "k"}, "--allow-remote"},
+		{"remote name", []string{"--url", "http://example.com", "--api-key", "k"}, "loopback"},
+		{"url without key", []string{"--url", "http://127.0.0.1:1"}, "--api-key"},
+		{"batch too large", []string{"--batch", "1001"}, "--batch"},
+		{"no concurrency", []string{"--concurrency", "0"}, "--concurrency"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cleanEnv(t)
+			code, _, stderr := cli(t, append([]string{"bench", "http"}, tt.args...)...)
+			if code != exitError || !strings.Contains(stderr, tt.want) {
+				t.Errorf("exit %d, stderr %q; want exit %d mentioning %q", code, stderr, exitError, tt.want)
+			}
+		})
+	}
+}

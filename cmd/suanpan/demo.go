@@ -1,0 +1,171 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/suanpan/suanpan/internal/auth"
+	"github.com/suanpan/suanpan/internal/demo"
+	"github.com/suanpan/suanpan/internal/money"
+)
+
+// DemoCmd serves the API on an SQLite store of its own, seeded with a
+// sample bank on first use, and prints an API key and commands to try.
+type DemoCmd struct {
+	Addr    string `default:"127.0.0.1:8080" env:"SUANPAN_ADDR" help:"Address to listen on, host:port."`
+	DataDir string `name:"data-dir" default:"${demo_dir}" env:"SUANPAN_DEMO_DIR" help:"Directory of the demo's SQLite store (demo.db) and API key (demo.key), created when missing and reused afterwards. Delete it to start over."`
+}
+
+// Files in the demo's data directory.
+const (
+	demoStoreFile = "demo.db"
+	// demoKeyFile keeps the demo's admin API key, since the store keeps only
+	// its hash and the demo prints the key at every start.
+	demoKeyFile = "demo.key"
+)
+
+// demoShutdownTimeout is shorter than serve's: nothing in a demo is worth
+// waiting long for.
+const demoShutdownTimeout = 5 * time.Second
+
+// Run seeds the store (the first time), prints how to try the API and
+// serves until ctx ends.
+func (c *DemoCmd) Run(ctx context.Context, a *app) (err error) {
+	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return fmt.Errorf("demo data directory: %w", err)
+	}
+	storeFlags := StoreFlags{Store: filepath.Join(c.DataDir, demoStoreFile), SQLiteSynchronous: "full"}
+	db, _, err := storeFlags.open(ctx, a.log)
+	if err != nil {
+		return err
+	}
+	defer closeStore(db, &err)
+	cfg := defaultServerConfig()
+	cfg.ShutdownTimeout = demoShutdownTimeout
+	srv, err := newAPIServer(ctx, db, cfg, a.log)
+	if err != nil {
+		return err
+	}
+	ln, err := c.prepare(ctx, a, srv)
+	if err != nil {
+		return errors.Join(err, srv.close())
+	}
+	return srv.serve(ctx, ln, a.listening)
+}
+
+// prepare bootstraps and seeds the store, listens, and prints the welcome.
+func (c *DemoCmd) prepare(ctx context.Context, a *app, srv *apiServer) (net.Listener, error) {
+	token, err := c.apiKey(ctx, srv)
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	sample, err := demo.Seed(ctx, srv.ledger, srv.auth, srv.cfg.RootInstitution)
+	if err != nil {
+		return nil, err
+	}
+	// The sample's institutions join the key's scope, which checking the
+	// key cached without them.
+	srv.auth.ForgetScopes()
+	if sample.Seeded {
+		a.log.Info("seeded the demo store", "accounts", sample.Accounts, "transactions", sample.Transactions,
+			"duration_ms", time.Since(start).Milliseconds())
+	}
+	ln, err := listen(c.Addr)
+	if err != nil {
+		return nil, err
+	}
+	printDemo(a.stdout, baseURL(srv.scheme(), ln.Addr()), token, c.DataDir, sample)
+	return ln, nil
+}
+
+// apiKey returns the demo's admin API key: the one kept in the data
+// directory, or a new one that it keeps there. Bootstrap makes it the
+// store's first key; should the store have other keys but not this one (the
+// file was deleted), a new admin key replaces the file.
+func (c *DemoCmd) apiKey(ctx context.Context, srv *apiServer) (string, error) {
+	path := filepath.Join(c.DataDir, demoKeyFile)
+	data, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("demo API key: %w", err)
+	}
+	token := strings.TrimSpace(string(data))
+	if token == "" {
+		token = auth.NewToken()
+		if err := writeSecret(path, token); err != nil {
+			return "", err
+		}
+	}
+	if _, err := srv.bootstrap(ctx, token); err != nil {
+		return "", err
+	}
+	_, err = srv.auth.Authenticate(ctx, token)
+	var ae *auth.Error
+	if !errors.As(err, &ae) || ae.Code != auth.CodeUnauthenticated {
+		return token, err // nil: the kept key works
+	}
+	_, token, err = srv.auth.CreateKey(ctx, srv.cfg.RootInstitution, auth.RoleAdmin, "demo admin", "demo")
+	if err != nil {
+		return "", fmt.Errorf("demo API key: %w", err)
+	}
+	return token, writeSecret(path, token)
+}
+
+// writeSecret writes a secret to a file only its owner can read.
+func writeSecret(path, secret string) error {
+	if err := os.WriteFile(path, []byte(secret+"\n"), 0o600); err != nil {
+		return fmt.Errorf("keep the demo API key: %w", err)
+	}
+	return os.Chmod(path, 0o600) // WriteFile keeps an existing file's mode
+}
+
+// printDemo prints where the demo is, its API key, and three curl commands
+// that work on the sample as printed.
+func printDemo(w io.Writer, url, token, dir string, s *demo.Sample) {
+	state := "seeded just now"
+	if !s.Seeded {
+		state = "kept from an earlier run"
+	}
+	fmt.Fprintf(w, "Suanpan demo: %s with %d customer wallets, %d merchants, %d transactions and %d open holds (%s).\n\n",
+		demo.Bank, len(s.Wallets), len(s.Merchants), s.Transactions, s.Holds, state)
+	fmt.Fprintf(w, "  API       %s\n", url)
+	fmt.Fprintf(w, "  API docs  %s/docs\n", url)
+	fmt.Fprintf(w, "  API key   %s\n", token)
+	fmt.Fprintf(w, "            (admin of every institution; kept in %s)\n\n", filepath.Join(dir, demoKeyFile))
+
+	authHeader := "-H 'Authorization: Bearer " + token + "'"
+	payer, payee := s.Wallets[0], s.Wallets[1]
+	type posting struct {
+		Debit  string `json:"debit"`
+		Credit string `json:"credit"`
+		Asset  string `json:"asset"`
+		Amount int64  `json:"amount"`
+	}
+	transfer, _ := json.Marshal(struct { // cannot fail: strings and numbers
+		InstitutionID string    `json:"institution_id"`
+		Reference     string    `json:"reference"`
+		Type          string    `json:"type"`
+		Postings      []posting `json:"postings"`
+	}{demo.Bank, "demo-transfer-1", "transfer", []posting{{payer, payee, "CNY", 1234}}})
+	fmt.Fprintf(w, "Try it:\n\n")
+	fmt.Fprintf(w, "  # the customer wallets\n")
+	fmt.Fprintf(w, "  curl -sS '%s/v1/accounts?code=2001&limit=5' \\\n    %s\n\n", url, authHeader)
+	fmt.Fprintf(w, "  # one wallet's balance\n")
+	fmt.Fprintf(w, "  curl -sS '%s/v1/accounts/%s/balance' \\\n    %s\n\n", url, payer, authHeader)
+	fmt.Fprintf(w, "  # move %s CNY to another wallet; the same Idempotency-Key never moves it twice\n", money.Format(1234, 2))
+	fmt.Fprintf(w, "  curl -sS -X POST '%s/v1/transactions' \\\n    %s \\\n    -H 'Content-Type: application/json' \\\n"+
+		"    -H 'Idempotency-Key: demo-transfer-1' \\\n    -d '%s'\n\n", url, authHeader, transfer)
+	fmt.Fprintf(w, "Or with the client commands:\n\n")
+	fmt.Fprintf(w, "  export SUANPAN_SERVER=%s SUANPAN_API_KEY=%s\n", url, token)
+	fmt.Fprintf(w, "  suanpan balance %s\n\n", payer)
+	fmt.Fprintf(w, "Stop with Ctrl-C; the data stays in %s for the next run (delete it to start over).\n", dir)
+}

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+)
+
+// ServeCmd serves the API. On a new store it creates the root institution
+// and an admin API key, which it prints once.
+type ServeCmd struct {
+	Addr       string `default:"127.0.0.1:8080" env:"SUANPAN_ADDR" help:"Address to listen on, host:port. The default accepts connections from this machine only; use :8080 for every interface."`
+	StoreFlags `embed:""`
+	TLSCert    string `name:"tls-cert" placeholder:"FILE" env:"SUANPAN_TLS_CERT" help:"PEM certificate (chain) to serve HTTPS with; needs --tls-key."`
+	TLSKey     string `name:"tls-key" placeholder:"FILE" env:"SUANPAN_TLS_KEY" help:"PEM private key of --tls-cert."`
+	// AdminKey is a secret: it is never logged or printed.
+	AdminKey          string        `name:"admin-key" placeholder:"KEY" env:"SUANPAN_ADMIN_KEY" help:"On a new store, make this the first admin API key instead of generating one and printing it once: sp_<id>_<secret>, with an id of 8 or more and a secret of 32 or more letters and digits. Ignored once the store has keys. Never logged; prefer the environment variable to the flag, which other users can see."`
+	RootInstitution   string        `name:"root-institution" default:"root" env:"SUANPAN_ROOT_INSTITUTION" help:"ID of the root institution, created on a new store."`
+	RootName          string        `name:"root-name" default:"Root" env:"SUANPAN_ROOT_NAME" help:"Name of the root institution, created on a new store."`
+	RequestTimeout    time.Duration `name:"request-timeout" default:"30s" env:"SUANPAN_REQUEST_TIMEOUT" help:"Longest a request may take to be handled."`
+	MaxBodyBytes      int64         `name:"max-body-bytes" default:"1048576" env:"SUANPAN_MAX_BODY_BYTES" help:"Largest request body accepted, in bytes."`
+	HoldSweepInterval time.Duration `name:"hold-sweep-interval" default:"1s" env:"SUANPAN_HOLD_SWEEP_INTERVAL" help:"How often holds past their timeout are voided."`
+	ShutdownTimeout   time.Duration `name:"shutdown-timeout" default:"30s" env:"SUANPAN_SHUTDOWN_TIMEOUT" help:"On SIGINT or SIGTERM, how long in-flight requests may take to finish before their connections are closed."`
+	TrustProxy        bool          `name:"trust-proxy" env:"SUANPAN_TRUST_PROXY" help:"Take the client's address (for the audit log) from X-Forwarded-For. Only behind a proxy that sets it."`
+}
+
+// Validate checks the flags before anything is opened.
+func (c *ServeCmd) Validate() error {
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return errors.New("--tls-cert and --tls-key go together: give both to serve HTTPS, or neither")
+	}
+	return checkServerFlags(c.RequestTimeout, c.ShutdownTimeout, c.HoldSweepInterval, c.MaxBodyBytes)
+}
+
+// Run opens and migrates the store, starts the ledger, bootstraps a new
+// store, and serves until ctx ends; then it finishes in-flight requests,
+// commits the queued ledger batches and closes the store.
+func (c *ServeCmd) Run(ctx context.Context, a *app) (err error) {
+	db, _, err := c.open(ctx, a.log)
+	if err != nil {
+		return err
+	}
+	defer closeStore(db, &err)
+	srv, err := newAPIServer(ctx, db, serverConfig{RootInstitution: c.RootInstitution, RootName: c.RootName,
+		RequestTimeout: c.RequestTimeout, MaxBodyBytes: c.MaxBodyBytes, HoldSweepInterval: c.HoldSweepInterval,
+		ShutdownTimeout: c.ShutdownTimeout, TrustProxy: c.TrustProxy, TLSCert: c.TLSCert, TLSKey: c.TLSKey}, a.log)
+	if err != nil {
+		return err
+	}
+	token, err := srv.bootstrap(ctx, c.AdminKey)
+	if err != nil {
+		return errors.Join(err, srv.close())
+	}
+	if token != "" {
+		printBootstrapKey(a.stdout, c.RootInstitution, token)
+	}
+	ln, err := listen(c.Addr)
+	if err != nil {
+		return errors.Join(err, srv.close())
+	}
+	return srv.serve(ctx, ln, a.listening)
+}
+
+// printBootstrapKey shows the new admin key, the one time it can be shown.
+func printBootstrapKey(w io.Writer, inst, token string) {
+	fmt.Fprintf(w, "Created the admin API key of institution %s. Store this key now, it will not be shown again:\n\n    %s\n\n", inst, token)
+}

@@ -1,0 +1,205 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/suanpan/suanpan/internal/auth"
+	"github.com/suanpan/suanpan/internal/clock"
+	"github.com/suanpan/suanpan/internal/httpapi"
+	"github.com/suanpan/suanpan/internal/ledger"
+	"github.com/suanpan/suanpan/internal/store"
+)
+
+// serverConfig is how an API server runs. serve takes it from its flags;
+// demo and bench http use defaultServerConfig.
+type serverConfig struct {
+	RootInstitution   string
+	RootName          string
+	RequestTimeout    time.Duration
+	MaxBodyBytes      int64
+	HoldSweepInterval time.Duration
+	ShutdownTimeout   time.Duration
+	TrustProxy        bool
+	// TLSCert and TLSKey are PEM files; with both set the server speaks
+	// HTTPS only.
+	TLSCert, TLSKey string
+}
+
+func defaultServerConfig() serverConfig {
+	return serverConfig{RootInstitution: "root", RootName: "Root", RequestTimeout: 30 * time.Second,
+		MaxBodyBytes: 1 << 20, HoldSweepInterval: time.Second, ShutdownTimeout: 30 * time.Second}
+}
+
+// Bounds on the HTTP server beyond the API's own request timeout.
+const (
+	readHeaderTimeout = 10 * time.Second
+	idleTimeout       = 2 * time.Minute
+	maxHeaderBytes    = 64 << 10
+	// writeSlack is how much longer than the request timeout a response may
+	// take to write, so that a handler that runs out of time still gets its
+	// timeout problem to the client.
+	writeSlack = 10 * time.Second
+)
+
+// apiServer is the API with everything it runs on: the ledger engine and its
+// hold sweeper, auth and the metrics registry. serve, demo and bench http
+// build one with newAPIServer, may work with its ledger and auth directly
+// (bootstrap, seeding), and then run it with serve, which also stops it.
+// The caller keeps the store and closes it after serve returns.
+type apiServer struct {
+	cfg    serverConfig
+	log    *slog.Logger
+	db     *store.DB
+	ledger *ledger.Ledger
+	auth   *auth.Service
+	api    *httpapi.Server
+	tls    *tls.Config // nil: plain HTTP
+}
+
+// newAPIServer loads the TLS certificate (if any), starts the ledger engine
+// with its batch metrics and the hold sweeper on db, and builds the API.
+// The sweeper runs until ctx ends or the ledger is closed. Call serve, or
+// close when the server is not going to serve after all.
+func newAPIServer(ctx context.Context, db *store.DB, cfg serverConfig, log *slog.Logger) (*apiServer, error) {
+	s := &apiServer{cfg: cfg, log: log, db: db}
+	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
+		return nil, errors.New("--tls-cert and --tls-key go together: give both to serve HTTPS, or neither")
+	}
+	if cfg.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			return nil, fmt.Errorf("load TLS certificate: %w", err)
+		}
+		s.tls = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.ledger = ledger.New(db, ledger.Options{OnBatch: httpapi.LedgerMetrics(reg)})
+	s.ledger.StartSweeper(ctx, cfg.HoldSweepInterval, func(err error) { log.Error("expire holds", "err", err) })
+	s.auth = auth.NewService(db, clock.Real{})
+	s.api = httpapi.New(httpapi.Deps{DB: db, Ledger: s.ledger, Auth: s.auth, Clock: clock.Real{}, Log: log, Registry: reg},
+		httpapi.Config{MaxBodyBytes: cfg.MaxBodyBytes, RequestTimeout: cfg.RequestTimeout, Version: version(),
+			TrustProxy: cfg.TrustProxy})
+	return s, nil
+}
+
+// bootstrap creates the root institution and the first admin key on a new
+// store (adminKey, when not empty, becomes that key). It returns the new
+// key's token when it generated one, for the operator to see once.
+func (s *apiServer) bootstrap(ctx context.Context, adminKey string) (token string, err error) {
+	return s.auth.Bootstrap(ctx, s.cfg.RootInstitution, s.cfg.RootName, adminKey)
+}
+
+// close stops the ledger engine after committing what it has queued.
+func (s *apiServer) close() error { return s.ledger.Close() }
+
+// scheme is the URL scheme the server speaks.
+func (s *apiServer) scheme() string {
+	if s.tls != nil {
+		return "https"
+	}
+	return "http"
+}
+
+// serve serves the API on ln until ctx ends, then shuts down in order: stop
+// accepting and let in-flight requests finish (for at most the shutdown
+// timeout), then commit the ledger's queued batches and stop it. listening,
+// when not nil, learns the address once connections are being accepted.
+func (s *apiServer) serve(ctx context.Context, ln net.Listener, listening func(net.Addr)) (err error) {
+	defer func() {
+		err = errors.Join(err, s.close())
+		s.log.Info("stopped")
+	}()
+	hs := &http.Server{
+		Handler:           s.api.Handler(),
+		TLSConfig:         s.tls,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       s.cfg.RequestTimeout,
+		WriteTimeout:      s.cfg.RequestTimeout + writeSlack,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() {
+		if s.tls != nil {
+			served <- hs.ServeTLS(ln, "", "")
+		} else {
+			served <- hs.Serve(ln)
+		}
+	}()
+	s.log.Info("listening", "url", baseURL(s.scheme(), ln.Addr()), "store", s.db.Name, "dialect", s.db.Dialect)
+	if listening != nil {
+		listening(ln.Addr())
+	}
+
+	select {
+	case err := <-served: // the listener failed
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down: finishing in-flight requests", "timeout", s.cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		s.log.Warn("in-flight requests did not finish in time; closing their connections", "err", err)
+		_ = hs.Close() // their outcome is unknown to their clients, who retry by reference
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	s.log.Info("requests finished; committing queued ledger batches")
+	return nil
+}
+
+// listen opens a TCP listener on addr.
+func listen(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen: %w", err)
+	}
+	return ln, nil
+}
+
+// baseURL is the URL clients reach a listener at: an unspecified address
+// (0.0.0.0, ::) is shown as the loopback address, which works from here.
+func baseURL(scheme string, addr net.Addr) string {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return scheme + "://" + addr.String()
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		if ip.To4() != nil {
+			host = "127.0.0.1"
+		} else {
+			host = "::1"
+		}
+	}
+	return scheme + "://" + net.JoinHostPort(host, port)
+}
+
+// checkServerFlags checks the settings every server command shares.
+func checkServerFlags(requestTimeout, shutdownTimeout, sweep time.Duration, maxBody int64) error {
+	switch {
+	case requestTimeout <= 0 || requestTimeout > time.Hour:
+		return errors.New("--request-timeout must be positive and at most 1h")
+	case shutdownTimeout <= 0 || shutdownTimeout > time.Hour:
+		return errors.New("--shutdown-timeout must be positive and at most 1h")
+	case sweep <= 0 || sweep > 24*time.Hour:
+		return errors.New("--hold-sweep-interval must be positive and at most 24h")
+	case maxBody < 1<<10 || maxBody > 1<<30:
+		return errors.New("--max-body-bytes must be from 1024 to " + strconv.Itoa(1<<30))
+	}
+	return nil
+}
