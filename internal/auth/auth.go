@@ -82,6 +82,10 @@ type Principal struct {
 	// Scope is the caller's institution and every institution below it:
 	// the institutions whose data it may see and change.
 	Scope []string
+	// Root is set for keys of the root institution, whose scope is the
+	// whole store: only they may change or inspect what all institutions
+	// share (assets, store-wide verification).
+	Root bool
 }
 
 // Can reports whether the principal has permission p.

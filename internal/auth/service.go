@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/suanpan/suanpan/internal/clock"
 	"github.com/suanpan/suanpan/internal/store"
@@ -91,8 +92,8 @@ func (s *Service) CreateInstitution(ctx context.Context, id, parent, name string
 	if !idPattern.MatchString(id) {
 		return nil, fail(CodeInvalidRequest, "id", "institution id must be 1-63 lowercase letters, digits, '-' or '_'")
 	}
-	if name == "" || len(name) > 200 {
-		return nil, fail(CodeInvalidRequest, "name", "name is required and at most 200 bytes")
+	if name == "" || len(name) > 200 || !printable(name) {
+		return nil, fail(CodeInvalidRequest, "name", "name is required: text of at most 200 bytes")
 	}
 	now := s.clock.Now()
 	inst := &Institution{ID: id, ParentID: parent, Name: name, CreatedAt: time.UnixMicro(now.UnixMicro()).UTC()}
@@ -213,8 +214,8 @@ func (s *Service) CreateKey(ctx context.Context, inst string, role Role, name, c
 	if !role.Valid() {
 		return nil, "", fail(CodeInvalidRequest, "role", "unknown role %q", role)
 	}
-	if len(name) > 200 {
-		return nil, "", fail(CodeInvalidRequest, "name", "name is at most 200 bytes")
+	if len(name) > 200 || !printable(name) {
+		return nil, "", fail(CodeInvalidRequest, "name", "name must be text of at most 200 bytes")
 	}
 	id, secret := randomString(9), randomString(32)
 	return s.storeKey(ctx, inst, role, name, createdBy, id, secret, writes)
@@ -368,11 +369,15 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Principal, e
 	if err != nil || subtle.ConstantTimeCompare(want, sum[:]) != 1 || k.RevokedAt != nil || !k.Role.Valid() {
 		return nil, denied
 	}
+	inst, err := s.GetInstitution(ctx, k.InstitutionID)
+	if err != nil {
+		return nil, err
+	}
 	scope, err := s.Subtree(ctx, k.InstitutionID)
 	if err != nil {
 		return nil, err
 	}
-	p := &Principal{KeyID: k.ID, InstitutionID: k.InstitutionID, Role: k.Role, Scope: scope}
+	p := &Principal{KeyID: k.ID, InstitutionID: k.InstitutionID, Role: k.Role, Scope: scope, Root: inst.ParentID == ""}
 	s.mu.Lock()
 	if len(s.cache) > 10000 {
 		clear(s.cache)
@@ -450,4 +455,17 @@ func contains(xs []string, x string) bool {
 		}
 	}
 	return false
+}
+
+// printable reports whether s is UTF-8 text without control characters.
+func printable(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return false
+		}
+	}
+	return true
 }

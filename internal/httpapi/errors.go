@@ -157,23 +157,27 @@ func (s *Server) toProblem(ctx context.Context, err error) error {
 			Code: ae.Code, Detail: ae.Message, Field: bodyField(ae.Field), RequestID: requestID(ctx)}
 	}
 	if errors.Is(err, ledger.ErrClosed) {
-		return &Problem{Type: problemType("unavailable"), Title: http.StatusText(503), Status: 503, Code: "unavailable",
+		return &Problem{Type: problemType("unavailable"), Title: http.StatusText(http.StatusServiceUnavailable), Status: http.StatusServiceUnavailable, Code: "unavailable",
 			Detail: "the server is shutting down; retry with the same Idempotency-Key or reference", RequestID: requestID(ctx)}
 	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		return &Problem{Type: problemType("timeout"), Title: http.StatusText(504), Status: 504, Code: "timeout",
+		return &Problem{Type: problemType("timeout"), Title: http.StatusText(http.StatusGatewayTimeout), Status: http.StatusGatewayTimeout, Code: "timeout",
 			Detail:    "the request did not finish in time; its outcome is unknown: retry with the same Idempotency-Key or reference",
 			RequestID: requestID(ctx)}
 	}
 	s.Log.ErrorContext(ctx, "internal error", "request_id", requestID(ctx), "err", err)
-	return &Problem{Type: problemType("internal"), Title: http.StatusText(500), Status: 500, Code: "internal",
+	return &Problem{Type: problemType("internal"), Title: http.StatusText(http.StatusInternalServerError), Status: http.StatusInternalServerError, Code: "internal",
 		Detail: "internal error; quote the request ID when reporting it", RequestID: requestID(ctx)}
 }
 
-// bodyField turns a domain field path into the API's location syntax.
+// bodyField turns a domain field path into the API's location syntax. The
+// hold and transaction a single request acts on come from the path.
 func bodyField(f string) string {
-	if f == "" {
+	switch f {
+	case "":
 		return ""
+	case "hold_id", "transaction_id":
+		return "path.id"
 	}
 	return "body." + f
 }

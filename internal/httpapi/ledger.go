@@ -3,8 +3,10 @@ package httpapi
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"net/http"
 	"time"
+	"unicode/utf8"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/suanpan/suanpan/internal/audit"
@@ -93,7 +95,7 @@ type idIn struct {
 
 func (s *Server) registerLedger() {
 	register(s, huma.Operation{OperationID: "create-asset", Method: http.MethodPost, Path: "/assets", Tags: []string{"Assets"},
-		Summary: "Register an asset", Description: "Creating an existing asset with the same scale returns it; with another scale fails with asset_exists.",
+		Summary: "Register an asset", Description: "Assets are shared by every institution: only keys of the root institution may register them. Creating an existing asset with the same scale returns it; with another scale fails with asset_exists.",
 		DefaultStatus: http.StatusCreated}, auth.AssetsWrite, s.createAsset)
 	register(s, huma.Operation{OperationID: "list-assets", Method: http.MethodGet, Path: "/assets", Tags: []string{"Assets"},
 		Summary: "List assets"}, auth.LedgerRead, s.listAssets)
@@ -134,11 +136,14 @@ func (s *Server) registerLedger() {
 		Summary: "Trial balance", Description: "Posted and pending totals per asset and account code over the caller's institutions."},
 		auth.LedgerRead, s.trialBalance)
 	register(s, huma.Operation{OperationID: "verify-ledger", Method: http.MethodPost, Path: "/ledger/verify", Tags: []string{"Reports"},
-		Summary: "Verify the ledger", Description: "Recomputes every balance from the journal and checks every invariant, on a live ledger. Covers all institutions."},
+		Summary: "Verify the ledger", Description: "Recomputes every balance from the journal and checks every invariant, on a live ledger. It covers every institution, so only keys of the root institution may run it."},
 		auth.LedgerVerify, s.verifyLedger)
 }
 
 func (s *Server) createAsset(ctx context.Context, in *struct{ Body assetBody }) (*assetOut, error) {
+	if err := rootOnly(ctx, "assets are shared by every institution"); err != nil {
+		return nil, err
+	}
 	a, err := s.Ledger.CreateAsset(ctx, in.Body.Code, in.Body.Scale, func(ctx context.Context, tx *sql.Tx, a *ledger.Asset) error {
 		return s.audit(ctx, "assets.create", "asset:"+a.Code, "", nil, a)(ctx, tx)
 	})
@@ -169,18 +174,31 @@ func (s *Server) getAsset(ctx context.Context, in *struct {
 	return &assetOut{Body: a}, nil
 }
 
-// institution picks the institution a request acts in: the one asked for,
-// if in the caller's subtree, or the caller's own.
+// institution picks the institution a request acts in: the one asked for
+// in field, if in the caller's subtree, or the caller's own.
 func institution(ctx context.Context, asked string) (string, error) {
+	return institutionIn(ctx, asked, "body.institution_id")
+}
+
+func institutionIn(ctx context.Context, asked, field string) (string, error) {
 	p := principal(ctx)
 	if asked == "" {
 		return p.InstitutionID, nil
 	}
 	if !p.InScope(asked) {
-		return "", fail(ctx, http.StatusForbidden, auth.CodeForbidden, "body.institution_id",
+		return "", fail(ctx, http.StatusForbidden, auth.CodeForbidden, field,
 			"institution "+asked+" is outside this API key's institutions")
 	}
 	return asked, nil
+}
+
+// rootOnly refuses callers outside the root institution, for what every
+// institution shares.
+func rootOnly(ctx context.Context, why string) error {
+	if principal(ctx).Root {
+		return nil
+	}
+	return fail(ctx, http.StatusForbidden, auth.CodeForbidden, "", why+": only keys of the root institution may do this")
 }
 
 func toPostings(ps []postingBody) []ledger.Posting {
@@ -379,8 +397,12 @@ func (s *Server) createBatch(ctx context.Context, in *batchIn) (*batchOut, error
 	out.Body.Results = make([]BatchResult, len(res))
 	for i, r := range res {
 		if r.Err != nil {
+			field := ""
+			if r.Err.Field != "" {
+				field = fmt.Sprintf("body.items[%d].%s", i, r.Err.Field)
+			}
 			out.Body.Results[i] = BatchResult{Status: "rejected", Error: &ItemError{Code: string(r.Err.Code),
-				Message: r.Err.Message, Field: bodyField(r.Err.Field)}}
+				Message: r.Err.Message, Field: field}}
 			continue
 		}
 		out.Body.Results[i] = BatchResult{Status: "ok", Duplicate: r.Duplicate, Transaction: s.transactionView(ctx, r.Transaction)}
@@ -434,9 +456,12 @@ func (s *Server) getTransactionByReference(ctx context.Context, in *struct {
 	Reference     string `path:"reference" maxLength:"128"`
 	InstitutionID string `query:"institution_id" maxLength:"64" doc:"Default: the API key's institution."`
 }) (*transactionOut, error) {
-	inst, err := institution(ctx, in.InstitutionID)
+	inst, err := institutionIn(ctx, in.InstitutionID, "query.institution_id")
 	if err != nil {
 		return nil, err
+	}
+	if !printable(in.Reference) {
+		return nil, &ledger.Error{Code: ledger.CodeTransactionNotFound, Message: "no transaction with that reference"}
 	}
 	t, err := s.Ledger.GetTransactionByReference(ctx, inst, in.Reference)
 	if err != nil {
@@ -472,6 +497,9 @@ func (s *Server) trialBalance(ctx context.Context, _ *struct{}) (*struct{ Body *
 }
 
 func (s *Server) verifyLedger(ctx context.Context, _ *struct{}) (*struct{ Body *ledger.VerifyReport }, error) {
+	if err := rootOnly(ctx, "verification covers every institution's accounts"); err != nil {
+		return nil, err
+	}
 	rep, err := s.Ledger.Verify(ctx)
 	if err != nil {
 		return nil, err
@@ -480,4 +508,18 @@ func (s *Server) verifyLedger(ctx context.Context, _ *struct{}) (*struct{ Body *
 		rep.Problems = []ledger.Problem{}
 	}
 	return &struct{ Body *ledger.VerifyReport }{rep}, nil
+}
+
+// printable reports whether s is UTF-8 text without control characters:
+// text every store keeps as it is (PostgreSQL refuses NUL).
+func printable(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return false
+		}
+	}
+	return true
 }

@@ -66,11 +66,11 @@ func (s *Server) registerPlatform() {
 	register(s, huma.Operation{OperationID: "list-audit", Method: http.MethodGet, Path: "/audit", Tags: []string{"Audit"},
 		Summary: "Read the audit log", Description: "Records of the caller's institutions in chain order."}, auth.AuditRead, s.listAudit)
 	register(s, huma.Operation{OperationID: "verify-audit", Method: http.MethodPost, Path: "/audit/verify", Tags: []string{"Audit"},
-		Summary: "Verify the audit hash chain", Description: "Reports every altered, inserted or deleted record."}, auth.AuditRead, s.verifyAudit)
+		Summary: "Verify the audit hash chain", Description: "Reports every altered, inserted or deleted record. The chain spans every institution, so only keys of the root institution may verify it."}, auth.AuditRead, s.verifyAudit)
 }
 
 func (s *Server) createInstitution(ctx context.Context, in *struct{ Body institutionBody }) (*institutionOut, error) {
-	parent, err := institution(ctx, in.Body.ParentID)
+	parent, err := institutionIn(ctx, in.Body.ParentID, "body.parent_id")
 	if err != nil {
 		return nil, err
 	}
@@ -163,6 +163,9 @@ func (s *Server) listAudit(ctx context.Context, in *auditListIn) (*auditPage, er
 }
 
 func (s *Server) verifyAudit(ctx context.Context, _ *struct{}) (*struct{ Body *audit.Report }, error) {
+	if err := rootOnly(ctx, "the audit chain spans every institution"); err != nil {
+		return nil, err
+	}
 	rep, err := audit.Verify(ctx, s.DB)
 	if err != nil {
 		return nil, err

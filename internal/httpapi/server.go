@@ -12,6 +12,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"log/slog"
 	"net"
 	"net/http"
@@ -111,6 +112,14 @@ func New(d Deps, cfg Config) *Server {
 	hc.SchemasPath = "/schemas"
 	hc.CreateHooks = nil // no $schema links injected into response bodies
 	hc.Components.Schemas = huma.NewMapRegistry("#/components/schemas/", schemaName)
+	// Problems huma builds itself (validation, malformed JSON) get the
+	// request ID too.
+	hc.Transformers = append(hc.Transformers, func(hctx huma.Context, _ string, v any) (any, error) {
+		if p, ok := v.(*Problem); ok && p.RequestID == "" {
+			p.RequestID = requestID(hctx.Context())
+		}
+		return v, nil
+	})
 	s.api = humago.New(s.mux, hc)
 	s.registerLedger()
 	s.registerPlatform()
@@ -145,8 +154,71 @@ func schemaName(t reflect.Type, hint string) string {
 
 // Handler returns the server's root handler with its middleware.
 func (s *Server) Handler() http.Handler {
-	return s.withRequestID(s.withRecover(s.withLimits(s.mux)))
+	return s.withRequestID(s.withRecover(s.withLimits(http.HandlerFunc(s.route))))
 }
+
+// route serves the mux, answering requests that match no route (404) or
+// match a path with another method (405) with a problem like every other
+// error, where ServeMux would answer in plain text.
+func (s *Server) route(w http.ResponseWriter, r *http.Request) {
+	if !cleanURL(r) {
+		p := fail(r.Context(), http.StatusBadRequest, "invalid_request", "",
+			"the path and query must be UTF-8 text without control characters")
+		w.Header().Set("Content-Type", "application/problem+json")
+		w.WriteHeader(p.Status)
+		_ = json.NewEncoder(w).Encode(p)
+		return
+	}
+	h, pattern := s.mux.Handler(r)
+	if pattern != "" {
+		s.mux.ServeHTTP(w, r) // which also sets the request's path values
+		return
+	}
+	probe := &statusProbe{header: http.Header{}}
+	h.ServeHTTP(probe, r)
+	status := probe.status
+	if status == 0 {
+		status = http.StatusNotFound
+	}
+	if allow := probe.header.Get("Allow"); allow != "" {
+		w.Header().Set("Allow", allow)
+	}
+	p := newProblem(status, "no such route: "+r.Method+" "+r.URL.Path).(*Problem)
+	p.RequestID = requestID(r.Context())
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(p)
+}
+
+// cleanURL reports whether the decoded path and query hold only text every
+// store can keep (PostgreSQL refuses NUL), so that no handler passes such
+// bytes to a query.
+func cleanURL(r *http.Request) bool {
+	if !printable(r.URL.Path) {
+		return false
+	}
+	for k, vs := range r.URL.Query() {
+		if !printable(k) {
+			return false
+		}
+		for _, v := range vs {
+			if !printable(v) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// statusProbe records what ServeMux's fallback handler answers.
+type statusProbe struct {
+	header http.Header
+	status int
+}
+
+func (p *statusProbe) Header() http.Header         { return p.header }
+func (p *statusProbe) Write(b []byte) (int, error) { return len(b), nil }
+func (p *statusProbe) WriteHeader(status int)      { p.status = status }
 
 // API returns the huma API, for the OpenAPI document.
 func (s *Server) API() huma.API { return s.api }
@@ -215,10 +287,10 @@ func (s *Server) source(r *http.Request) string {
 func requestID(ctx context.Context) string { id, _ := ctx.Value(requestIDKey).(string); return id }
 func sourceOf(ctx context.Context) string  { src, _ := ctx.Value(sourceKey).(string); return src }
 
-// withLimits bounds the body size and the handling time.
+// withLimits bounds the handling time (huma bounds the body of every
+// operation; the other routes read none).
 func (s *Server) withLimits(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
 		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
 		defer cancel()
 		next.ServeHTTP(w, r.WithContext(ctx))
@@ -248,6 +320,9 @@ func (s *Server) withRecover(next http.Handler) http.Handler {
 func register[I, O any](s *Server, op huma.Operation, perm auth.Permission, h func(context.Context, *I) (*O, error)) {
 	route := op.Path
 	op.Path = "/v1" + op.Path
+	// huma refuses a body of exactly its limit, and handles the refusal
+	// itself (413 request_too_large); one more makes MaxBodyBytes inclusive.
+	op.MaxBodyBytes = s.cfg.MaxBodyBytes + 1
 	if perm != "" {
 		op.Security = []map[string][]string{{"apiKey": {}}}
 		op.Description += "\n\nRequires the `" + string(perm) + "` permission."

@@ -215,8 +215,9 @@ type StatusChange struct {
 
 // SetStatus freezes, thaws or closes an account. Closing needs zero posted
 // balance and no pending amounts (CodeAccountNotEmpty); a closed account
-// stays closed (CodeInvalidStatusChange). Returns the account before and
-// after the change.
+// stays closed (CodeInvalidStatusChange). A change to the status the account
+// has already changes nothing and runs no writes. Returns the account before
+// and after the change.
 func (l *Ledger) SetStatus(ctx context.Context, c StatusChange, writes ...AccountWrite) (before, after *Account, err error) {
 	switch c.Status {
 	case StatusActive, StatusDebitFrozen, StatusCreditFrozen, StatusFrozen, StatusClosed:
@@ -251,6 +252,11 @@ func (l *Ledger) SetStatus(ctx context.Context, c StatusChange, writes ...Accoun
 				return errorf(CodeInvalidStatusChange, "account %s is closed", a.ID)
 			}
 			c.Status = refreeze(a.Status, c.Freeze, c.Thaw)
+		}
+		if c.Status == a.Status {
+			// Nothing changes: no update, no ride-along writes.
+			after = a
+			return nil
 		}
 		if a.Status == StatusClosed && c.Status != StatusClosed {
 			return errorf(CodeInvalidStatusChange, "account %s is closed and cannot be reopened", a.ID)

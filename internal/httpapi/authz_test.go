@@ -1,0 +1,236 @@
+package httpapi_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/suanpan/suanpan/internal/auth"
+	"github.com/suanpan/suanpan/internal/httpapi"
+)
+
+// crossOutcome is what a key of an unrelated institution ("other") gets when
+// it reaches for branch-a's data.
+type crossOutcome int
+
+const (
+	// crossNotFound: 404, the ID names a resource of branch-a.
+	crossNotFound crossOutcome = iota
+	// crossForbidden: 403, the request names institution branch-a.
+	crossForbidden
+	// crossExcludes: 200, a list that holds none of branch-a's data.
+	crossExcludes
+	// crossShared: 2xx, the resource belongs to no institution (assets are
+	// reference data; verification covers the whole store and reports
+	// counts); the answer still holds none of branch-a's data.
+	crossShared
+)
+
+// authzCase is how the authorization matrix calls one route.
+type authzCase struct {
+	// path is the request path with placeholders ({account}, {tx},
+	// {hold}, {key}) for branch-a's resources.
+	path string
+	// body is sent on every leg; it is valid, and names branch-a where the
+	// route takes an institution.
+	body any
+	// wrongRole is a role that lacks the route's permission; "" when every
+	// role has it, and then why says so.
+	wrongRole auth.Role
+	cross     crossOutcome
+	why       string
+	// parentQuery is added to the path for the parent's key.
+	parentQuery string
+}
+
+const everyRole = "every role has ledger:read"
+
+// authzMatrix lists every route. TestAuthorizationMatrix fails when a route
+// is added without an entry here.
+var authzMatrix = map[string]authzCase{
+	"POST /v1/assets":               {path: "/v1/assets", body: map[string]any{"code": "XTS", "scale": 2}, wrongRole: auth.RoleOperator, cross: crossForbidden, why: "assets are shared by all institutions: only root keys register them"},
+	"GET /v1/assets":                {path: "/v1/assets", cross: crossShared, why: everyRole + "; assets are shared reference data"},
+	"GET /v1/assets/{code}":         {path: "/v1/assets/CNY", cross: crossShared, why: everyRole + "; assets are shared reference data"},
+	"POST /v1/accounts":             {path: "/v1/accounts", body: map[string]any{"institution_id": "branch-a", "asset": "CNY", "code": "2001", "normal_side": "credit"}, wrongRole: auth.RolePoster, cross: crossForbidden},
+	"GET /v1/accounts":              {path: "/v1/accounts", cross: crossExcludes, why: everyRole},
+	"GET /v1/accounts/{id}":         {path: "/v1/accounts/{account}", cross: crossNotFound, why: everyRole},
+	"POST /v1/accounts/{id}/freeze": {path: "/v1/accounts/{account}/freeze", body: map[string]any{"side": "both"}, wrongRole: auth.RolePoster, cross: crossNotFound},
+	"POST /v1/accounts/{id}/thaw":   {path: "/v1/accounts/{frozen}/thaw", body: map[string]any{"side": "both"}, wrongRole: auth.RoleViewer, cross: crossNotFound},
+	"POST /v1/accounts/{id}/close":  {path: "/v1/accounts/{empty}/close", body: map[string]any{}, wrongRole: auth.RoleAuditor, cross: crossNotFound},
+	"GET /v1/accounts/{id}/balance": {path: "/v1/accounts/{account}/balance", cross: crossNotFound, why: everyRole},
+	"GET /v1/accounts/{id}/entries": {path: "/v1/accounts/{account}/entries", cross: crossNotFound, why: everyRole},
+	"GET /v1/accounts/{id}/holds":   {path: "/v1/accounts/{account}/holds", cross: crossNotFound, why: everyRole},
+	"POST /v1/transactions": {path: "/v1/transactions", body: map[string]any{"institution_id": "branch-a", "reference": "x1",
+		"postings": []any{posting("{bank}", "{account}", "CNY", 1)}}, wrongRole: auth.RoleViewer, cross: crossForbidden},
+	"POST /v1/transactions/batch": {path: "/v1/transactions/batch", body: map[string]any{"institution_id": "branch-a", "items": []any{
+		map[string]any{"kind": "transfer", "reference": "x2", "postings": []any{posting("{bank}", "{account}", "CNY", 1)}}}}, wrongRole: auth.RoleAuditor, cross: crossForbidden},
+	"GET /v1/transactions":                          {path: "/v1/transactions", cross: crossExcludes, why: everyRole},
+	"GET /v1/transactions/{id}":                     {path: "/v1/transactions/{tx}", cross: crossNotFound, why: everyRole},
+	"GET /v1/transactions/by-reference/{reference}": {path: "/v1/transactions/by-reference/ba-t1", cross: crossNotFound, why: everyRole, parentQuery: "?institution_id=branch-a"},
+	"POST /v1/transactions/{id}/reversals":          {path: "/v1/transactions/{tx}/reversals", body: map[string]any{"reference": "x3"}, wrongRole: auth.RoleViewer, cross: crossNotFound},
+	"POST /v1/holds": {path: "/v1/holds", body: map[string]any{"institution_id": "branch-a", "reference": "x4",
+		"postings": []any{posting("{bank}", "{account}", "CNY", 1)}}, wrongRole: auth.RoleAuditor, cross: crossForbidden},
+	"GET /v1/holds/{id}":            {path: "/v1/holds/{hold}", cross: crossNotFound, why: everyRole},
+	"POST /v1/holds/{id}/post":      {path: "/v1/holds/{hold}/post", body: map[string]any{"reference": "x5"}, wrongRole: auth.RoleViewer, cross: crossNotFound},
+	"POST /v1/holds/{id}/void":      {path: "/v1/holds/{hold}/void", body: map[string]any{"reference": "x6"}, wrongRole: auth.RoleAuditor, cross: crossNotFound},
+	"GET /v1/reports/trial-balance": {path: "/v1/reports/trial-balance", cross: crossExcludes, why: everyRole},
+	"POST /v1/ledger/verify":        {path: "/v1/ledger/verify", wrongRole: auth.RolePoster, cross: crossForbidden, why: "verification covers the whole store: only root keys run it"},
+	"POST /v1/institutions":         {path: "/v1/institutions", body: map[string]any{"id": "x7", "parent_id": "branch-a", "name": "X7"}, wrongRole: auth.RoleOperator, cross: crossForbidden},
+	"GET /v1/institutions":          {path: "/v1/institutions", wrongRole: auth.RolePoster, cross: crossExcludes},
+	"GET /v1/institutions/{id}":     {path: "/v1/institutions/branch-a", wrongRole: auth.RolePoster, cross: crossNotFound},
+	"POST /v1/keys":                 {path: "/v1/keys", body: map[string]any{"institution_id": "branch-a", "role": "viewer"}, wrongRole: auth.RoleOperator, cross: crossForbidden},
+	"GET /v1/keys":                  {path: "/v1/keys", wrongRole: auth.RoleAuditor, cross: crossExcludes},
+	"POST /v1/keys/{id}/revoke":     {path: "/v1/keys/{key}/revoke", wrongRole: auth.RoleOperator, cross: crossNotFound},
+	"GET /v1/audit":                 {path: "/v1/audit", wrongRole: auth.RoleViewer, cross: crossExcludes},
+	"POST /v1/audit/verify":         {path: "/v1/audit/verify", wrongRole: auth.RolePoster, cross: crossForbidden, why: "the chain spans the whole store: only root keys verify it"},
+}
+
+// TestAuthorizationMatrix calls every route without a key, with a key whose
+// role lacks the route's permission, and with a key of an unrelated
+// institution reaching for branch-a's data, and checks that each is refused;
+// and with the parent's key, which sees branch-a's data.
+func TestAuthorizationMatrix(t *testing.T) {
+	eachAPI(t, func(t *testing.T, a *api) {
+		var routes []string
+		perms := map[string]auth.Permission{}
+		for _, r := range a.srv.Routes() {
+			k := r.Method + " " + r.Path
+			routes = append(routes, k)
+			perms[k] = r.Permission
+		}
+		var table []string
+		for k := range authzMatrix {
+			table = append(table, k)
+		}
+		slices.Sort(routes)
+		slices.Sort(table)
+		if diff := cmp.Diff(table, routes); diff != "" {
+			t.Fatalf("the authorization matrix and the routes differ (-matrix +routes):\n%s", diff)
+		}
+
+		// branch-a holds the data; other is its sibling under root.
+		a.newAsset("CNY", 2)
+		a.newInstitution("branch-a", "root")
+		a.newInstitution("other", "root")
+		keys := map[auth.Role]string{}
+		for _, role := range auth.Roles() {
+			keys[role] = a.newKey("branch-a", role)
+		}
+		other := a.newKey("other", auth.RoleAdmin)
+		open := func(code, side, overdraft string) string {
+			return a.newAccount(keys[auth.RoleAdmin], map[string]any{"asset": "CNY", "code": code, "normal_side": side, "overdraft": overdraft}).ID
+		}
+		bank, account, frozen, empty := open("ba1002", "debit", "unlimited"), open("ba2001", "credit", "none"), open("ba2001", "credit", "none"), open("ba2001", "credit", "none")
+		tx := a.transfer(keys[auth.RoleAdmin], "ba-t1", bank, account, "CNY", 1000)
+		hold := a.hold(keys[auth.RoleAdmin], "", "ba-h1", 0, posting(account, bank, "CNY", 10))
+		a.must(http.StatusOK, keys[auth.RoleAdmin], "POST", "/v1/accounts/"+frozen+"/freeze", map[string]any{"side": "both"}, nil)
+		key := keyID(keys[auth.RoleViewer])
+		fill := strings.NewReplacer("{bank}", bank, "{account}", account, "{frozen}", frozen, "{empty}", empty,
+			"{tx}", tx.ID, "{hold}", hold.ID, "{key}", key)
+		// Strings found only in branch-a's data.
+		markers := []string{"branch-a", "ba2001", "ba1002", "ba-t1", bank, account, tx.ID, hold.ID, key}
+		holds := func(body []byte) string {
+			for _, m := range markers {
+				if strings.Contains(string(body), m) {
+					return m
+				}
+			}
+			return ""
+		}
+		body := func(c authzCase) []byte {
+			if c.body == nil {
+				return nil
+			}
+			b, err := json.Marshal(c.body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return []byte(fill.Replace(string(b)))
+		}
+
+		for _, name := range table {
+			c := authzMatrix[name]
+			method, _, _ := strings.Cut(name, " ")
+			path := fill.Replace(c.path)
+			perm := perms[name]
+			t.Run(name, func(t *testing.T) {
+				if perm == "" {
+					t.Fatalf("%s is public", name)
+				}
+				t.Run("without a key", func(t *testing.T) {
+					resp, _ := a.with(t).raw("", method, path, body(c))
+					checkProblem(t, resp, http.StatusUnauthorized, auth.CodeUnauthenticated)
+				})
+				t.Run("with a role that lacks "+string(perm), func(t *testing.T) {
+					if c.wrongRole == "" {
+						for _, r := range auth.Roles() {
+							if !r.Has(perm) {
+								t.Fatalf("role %s lacks %s: give the matrix a wrongRole", r, perm)
+							}
+						}
+						if c.why == "" {
+							t.Fatal("no wrong role and no reason")
+						}
+						t.Skipf("no role lacks %s: %s", perm, c.why)
+					}
+					if c.wrongRole.Has(perm) {
+						t.Fatalf("role %s has %s", c.wrongRole, perm)
+					}
+					resp, _ := a.with(t).raw(keys[c.wrongRole], method, path, body(c))
+					checkProblem(t, resp, http.StatusForbidden, auth.CodeForbidden)
+				})
+				t.Run("with another institution's key", func(t *testing.T) {
+					resp, raw := a.with(t).raw(other, method, path, body(c))
+					switch c.cross {
+					case crossNotFound:
+						p := checkProblem(t, resp, http.StatusNotFound, "")
+						if !strings.HasSuffix(p.Code, "not_found") {
+							t.Errorf("code %q", p.Code)
+						}
+					case crossForbidden:
+						checkProblem(t, resp, http.StatusForbidden, auth.CodeForbidden)
+					case crossExcludes, crossShared:
+						if resp.StatusCode/100 != 2 {
+							t.Fatalf("status %d: %s", resp.StatusCode, raw)
+						}
+						if c.cross == crossShared && c.why == "" {
+							t.Error("a shared route needs a reason")
+						}
+					}
+					// A refusal may echo the caller's own request; an answer
+					// must show nothing of branch-a.
+					if m := holds(raw); m != "" && resp.StatusCode/100 == 2 {
+						t.Errorf("the answer shows branch-a's %q: %s", m, raw)
+					}
+				})
+				if method == http.MethodGet {
+					t.Run("with the parent's key", func(t *testing.T) {
+						resp, raw := a.with(t).raw(a.admin, method, path+c.parentQuery, nil)
+						if resp.StatusCode != http.StatusOK {
+							t.Fatalf("status %d: %s", resp.StatusCode, raw)
+						}
+						if c.cross != crossShared && holds(raw) == "" {
+							t.Errorf("the parent does not see branch-a's data: %s", raw)
+						}
+					})
+				}
+			})
+		}
+		// Nothing of branch-a changed.
+		var rep httpapi.TransactionView
+		a.must(http.StatusOK, a.admin, "GET", "/v1/transactions/by-reference/ba-t1?institution_id=branch-a", nil, &rep)
+		if v := a.account(account); v.Balance != 1000 || v.Available != 990 || v.Status != "active" {
+			t.Errorf("branch-a's account changed: %+v", v)
+		}
+		if v := a.account(frozen); v.Status != "frozen" {
+			t.Errorf("frozen account is %s", v.Status)
+		}
+		if v := a.account(empty); v.Status != "active" {
+			t.Errorf("empty account is %s", v.Status)
+		}
+		a.must(http.StatusOK, keys[auth.RoleViewer], "GET", "/v1/accounts", nil, nil)
+	})
+}

@@ -1,0 +1,99 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/suanpan/suanpan/internal/store"
+	"github.com/suanpan/suanpan/internal/store/storetest"
+)
+
+var update = flag.Bool("update", false, "rewrite docs/openapi.json from the code")
+
+// openAPIFile is the checked-in OpenAPI document.
+var openAPIFile = filepath.Join("..", "..", "docs", "openapi.json")
+
+// TestOpenAPIUpToDate fails when docs/openapi.json differs from the document
+// the code generates. Regenerate it with
+//
+//	go test ./internal/httpapi -run TestOpenAPIUpToDate -update
+func TestOpenAPIUpToDate(t *testing.T) {
+	a := newAPI(t, storetest.Open(t, store.SQLite))
+	got, err := a.srv.OpenAPI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := a.srv.OpenAPI(); !bytes.Equal(got, again) {
+		t.Fatal("the OpenAPI document is not deterministic")
+	}
+	if *update {
+		if err := os.WriteFile(openAPIFile, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(openAPIFile)
+	if err != nil {
+		t.Fatalf("%v; generate it with -update", err)
+	}
+	if !bytes.Equal(want, got) {
+		t.Errorf("%s is stale; regenerate it with go test ./internal/httpapi -run TestOpenAPIUpToDate -update\n%s",
+			openAPIFile, cmp.Diff(string(want), string(got)))
+	}
+
+	var doc struct {
+		OpenAPI string                                `json:"openapi"`
+		Paths   map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal(got, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(doc.OpenAPI, "3.1") {
+		t.Errorf("openapi %q, want 3.1", doc.OpenAPI)
+	}
+	ops := 0
+	for path, item := range doc.Paths {
+		if !strings.HasPrefix(path, "/v1/") {
+			t.Errorf("path %s outside /v1", path)
+		}
+		for method, raw := range item {
+			var op struct {
+				OperationID string                `json:"operationId"`
+				Security    []map[string][]string `json:"security"`
+				Responses   map[string]any        `json:"responses"`
+			}
+			if err := json.Unmarshal(raw, &op); err != nil {
+				continue // not an operation (parameters, summary)
+			}
+			ops++
+			if len(op.Security) == 0 || op.Security[0]["apiKey"] == nil {
+				t.Errorf("%s %s (%s) has no security requirement", strings.ToUpper(method), path, op.OperationID)
+			}
+			for _, status := range []string{"401", "403"} {
+				if op.Responses[status] == nil {
+					t.Errorf("%s %s documents no %s", strings.ToUpper(method), path, status)
+				}
+			}
+		}
+	}
+	if ops != len(a.srv.Routes()) {
+		t.Errorf("%d operations in the document, %d routes", ops, len(a.srv.Routes()))
+	}
+
+	t.Run("served", func(t *testing.T) {
+		var served, generated any
+		a.must(http.StatusOK, "", "GET", "/openapi.json", nil, &served)
+		if err := json.Unmarshal(got, &generated); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(generated, served); diff != "" {
+			t.Errorf("served document (-generated +served):\n%s", diff)
+		}
+	})
+}
