@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/suanpan/suanpan/internal/money"
 	"github.com/suanpan/suanpan/internal/store"
 )
@@ -66,6 +67,7 @@ type batch struct {
 	newHolds []*holdState
 	dirty    map[string]*Account
 	dups     map[string][]*Transaction // existing transaction ID → answers to fill
+	conn     *sql.Conn                 // the connection tx runs on
 	epoch    int64                     // the account cache's, when the batch began
 	before   map[*Account]Balances     // balances before the request being applied
 	sp       int                       // savepoint counter
@@ -76,10 +78,10 @@ type staged struct {
 	tr   *Transaction
 }
 
-func newBatch(l *Ledger, ctx context.Context, tx *sql.Tx) *batch {
+func newBatch(l *Ledger, ctx context.Context, conn *sql.Conn, tx *sql.Tx) *batch {
 	now := l.clock.Now()
 	return &batch{
-		l: l, ctx: ctx, tx: tx,
+		l: l, ctx: ctx, conn: conn, tx: tx,
 		nowUs:     now.UnixMicro(),
 		bizDate:   l.opts.BusinessDate(now),
 		staged:    map[refKey]*staged{},
@@ -739,12 +741,14 @@ func (b *batch) reverse(r *Request, tr *Transaction) *Error {
 }
 
 // write stores the batch with bulk statements: the new transactions and
-// entries, new and resolved holds, and one update per touched account.
+// entries, new and resolved holds, and one update per touched account
+// (whatever number of entries the batch gave it: the batch read the row
+// under lock, so the new totals are exact).
 func (b *batch) write() error {
 	if len(b.txs) == 0 {
 		return nil
 	}
-	var txRows, entryRows [][]any
+	var txRows, entryRows, holdRows, holdUpdates [][]any
 	for _, t := range b.txs {
 		meta, err := json.Marshal(t.Metadata)
 		if err != nil {
@@ -763,63 +767,68 @@ func (b *batch) write() error {
 				e.After.CreditsPending, e.CreatedAt.UnixMicro()})
 		}
 	}
-	if err := b.l.insert(b.ctx, b.tx, insertTransactions, transactionTypes, txRows); err != nil {
-		return fmt.Errorf("insert transactions: %w", err)
-	}
-	if err := b.l.insert(b.ctx, b.tx, insertEntries, entryTypes, entryRows); err != nil {
-		return fmt.Errorf("insert entries: %w", err)
-	}
-	if err := b.writeHolds(); err != nil {
-		return err
-	}
-	return b.writeAccounts()
-}
-
-func (b *batch) writeHolds() error {
-	var rows [][]any
 	for _, h := range b.newHolds {
 		var exp any
 		if h.expiresAt != 0 {
 			exp = h.expiresAt
 		}
-		rows = append(rows, []any{h.id, h.inst, h.status, exp, nullable(h.resolvedBy), h.createdAt, h.createdAt})
+		holdRows = append(holdRows, []any{h.id, h.inst, h.status, exp, nullable(h.resolvedBy), h.createdAt, h.createdAt})
 	}
-	if err := b.l.insert(b.ctx, b.tx, insertHolds, holdTypes, rows); err != nil {
-		return fmt.Errorf("insert holds: %w", err)
-	}
-	for _, h := range b.holds {
-		if !h.dirty {
-			continue
-		}
-		d := b.l.db.Dialect
-		if _, err := b.tx.ExecContext(b.ctx, `UPDATE holds SET status = `+d.Placeholder(1)+`, resolved_by = `+
-			d.Placeholder(2)+`, updated_at = `+d.Placeholder(3)+` WHERE id = `+d.Placeholder(4),
-			h.status, h.resolvedBy, b.nowUs, h.id); err != nil {
-			return fmt.Errorf("update hold: %w", err)
+	for _, id := range mapKeys(b.holds) {
+		if h := b.holds[id]; h.dirty {
+			holdUpdates = append(holdUpdates, []any{h.status, h.resolvedBy, b.nowUs, h.id})
 		}
 	}
-	return nil
-}
-
-// writeAccounts sets each touched account's balances once, whatever number
-// of entries the batch gave it: the batch read the row under lock, so the
-// new totals are exact.
-func (b *batch) writeAccounts() error {
 	accts := make([]*Account, 0, len(b.dirty))
 	for _, a := range b.dirty {
 		accts = append(accts, a)
 	}
 	slices.SortFunc(accts, func(x, y *Account) int { return strings.Compare(x.ID, y.ID) })
-	rows := make([][]any, len(accts))
+	acctRows := make([][]any, len(accts))
 	for i, a := range accts {
-		rows[i] = []any{a.ID, a.DebitsPosted, a.CreditsPosted, a.DebitsPending, a.CreditsPending, a.EntrySeq, a.lastEntryAt}
+		acctRows[i] = []any{a.ID, a.DebitsPosted, a.CreditsPosted, a.DebitsPending, a.CreditsPending, a.EntrySeq, a.lastEntryAt}
 	}
-	n, err := b.l.updateAccounts(b.ctx, b.tx, rows)
-	if err != nil {
-		return fmt.Errorf("update accounts: %w", err)
+
+	var updated int64
+	if b.l.db.Dialect == store.Postgres {
+		// One round trip for all of it.
+		affected, err := store.PgxBatch(b.ctx, b.conn, func(pb *pgx.Batch) {
+			pb.Queue(pgInsert(insertTransactions, transactionTypes), columns(txRows, transactionTypes)...)
+			pb.Queue(pgInsert(insertEntries, entryTypes), columns(entryRows, entryTypes)...)
+			if len(holdRows) > 0 {
+				pb.Queue(pgInsert(insertHolds, holdTypes), columns(holdRows, holdTypes)...)
+			}
+			for _, u := range holdUpdates {
+				pb.Queue(updateHold(store.Postgres), u...)
+			}
+			pb.Queue(pgUpdateAccounts, columns(acctRows, accountTypes)...)
+		})
+		if err != nil {
+			return fmt.Errorf("write batch: %w", err)
+		}
+		updated = affected[len(affected)-1]
+	} else {
+		if err := b.l.insert(b.ctx, b.tx, insertTransactions, transactionTypes, txRows); err != nil {
+			return fmt.Errorf("insert transactions: %w", err)
+		}
+		if err := b.l.insert(b.ctx, b.tx, insertEntries, entryTypes, entryRows); err != nil {
+			return fmt.Errorf("insert entries: %w", err)
+		}
+		if err := b.l.insert(b.ctx, b.tx, insertHolds, holdTypes, holdRows); err != nil {
+			return fmt.Errorf("insert holds: %w", err)
+		}
+		for _, u := range holdUpdates {
+			if _, err := b.tx.ExecContext(b.ctx, updateHold(store.SQLite), u...); err != nil {
+				return fmt.Errorf("update hold: %w", err)
+			}
+		}
+		var err error
+		if updated, err = b.l.updateAccounts(b.ctx, b.tx, acctRows); err != nil {
+			return fmt.Errorf("update accounts: %w", err)
+		}
 	}
-	if n != int64(len(rows)) {
-		return fmt.Errorf("%w: updated %d accounts, expected %d", errInvariant, n, len(rows))
+	if updated != int64(len(acctRows)) {
+		return fmt.Errorf("%w: updated %d accounts, expected %d", errInvariant, updated, len(acctRows))
 	}
 	return nil
 }

@@ -113,19 +113,15 @@ func sqliteBatchStatements() []string {
 	return []string{one(insertTransactions, 11), one(insertEntries, 13), one(insertHolds, 7), sqliteUpdateAccounts}
 }
 
-// insert appends rows to a table; prefix is "INSERT INTO t (cols…)" and
-// types the PostgreSQL column types. On PostgreSQL the rows travel as one
-// array per column through unnest, so the statement text, and with it the
-// prepared statement and its plan, is the same whatever the row count.
+// insert appends rows to a table on SQLite; prefix is "INSERT INTO t
+// (cols…)". On PostgreSQL (pgInsert) the rows travel as one array per
+// column through unnest, so the statement text, and with it the prepared
+// statement and its plan, is the same whatever the row count.
 func (l *Ledger) insert(ctx context.Context, tx *sql.Tx, prefix string, types []string, rows [][]any) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	if l.db.Dialect == store.SQLite {
-		_, err := l.execEach(ctx, tx, prefix+" VALUES "+rowsValues(l.db.Dialect, 1, len(types), nil), rows)
-		return err
-	}
-	_, err := tx.ExecContext(ctx, prefix+" SELECT * FROM "+unnest(types), columns(rows, types)...)
+	_, err := l.execEach(ctx, tx, prefix+" VALUES "+rowsValues(l.db.Dialect, 1, len(types), nil), rows)
 	return err
 }
 
@@ -172,24 +168,33 @@ func columns(rows [][]any, types []string) []any {
 	return out
 }
 
-// updateAccounts writes new balances: rows of (id, debits_posted,
-// credits_posted, debits_pending, credits_pending, entry_seq, last_entry_at).
+// accountTypes are the PostgreSQL types of an account update row: (id,
+// debits_posted, credits_posted, debits_pending, credits_pending,
+// entry_seq, last_entry_at).
+var accountTypes = []string{"text", "bigint", "bigint", "bigint", "bigint", "bigint", "bigint"}
+
+var pgUpdateAccounts = "UPDATE accounts SET " +
+	fmt.Sprintf(setBalances, "v.dp", "v.cp", "v.dpe", "v.cpe", "v.seq", "v.last", "v.last") +
+	" FROM " + unnest(accountTypes) + " AS v (id, dp, cp, dpe, cpe, seq, last) WHERE accounts.id = v.id"
+
+// pgInsert is prefix's insert of one array per column.
+func pgInsert(prefix string, types []string) string {
+	return prefix + " SELECT * FROM " + unnest(types)
+}
+
+// updateHold sets a hold's status, resolving transaction and update time.
+func updateHold(d store.Dialect) string {
+	return `UPDATE holds SET status = ` + d.Placeholder(1) + `, resolved_by = ` + d.Placeholder(2) +
+		`, updated_at = ` + d.Placeholder(3) + ` WHERE id = ` + d.Placeholder(4)
+}
+
+// updateAccounts writes new balances on SQLite, one prepared statement per
+// row (PostgreSQL sends pgUpdateAccounts in the batch's pipeline).
 func (l *Ledger) updateAccounts(ctx context.Context, tx *sql.Tx, rows [][]any) (int64, error) {
-	if l.db.Dialect == store.SQLite {
-		// Placeholders bind in order, so the id moves to the end.
-		moved := make([][]any, len(rows))
-		for i, r := range rows {
-			moved[i] = append(append(make([]any, 0, 8), r[1:]...), r[6], r[0])
-		}
-		return l.execEach(ctx, tx, sqliteUpdateAccounts, moved)
+	// Placeholders bind in order, so the id moves to the end.
+	moved := make([][]any, len(rows))
+	for i, r := range rows {
+		moved[i] = append(append(make([]any, 0, 8), r[1:]...), r[6], r[0])
 	}
-	types := []string{"text", "bigint", "bigint", "bigint", "bigint", "bigint", "bigint"}
-	res, err := tx.ExecContext(ctx, "UPDATE accounts SET "+
-		fmt.Sprintf(setBalances, "v.dp", "v.cp", "v.dpe", "v.cpe", "v.seq", "v.last", "v.last")+
-		" FROM "+unnest(types)+" AS v (id, dp, cp, dpe, cpe, seq, last) WHERE accounts.id = v.id",
-		columns(rows, types)...)
-	if err != nil {
-		return 0, err
-	}
-	return res.RowsAffected()
+	return l.execEach(ctx, tx, sqliteUpdateAccounts, moved)
 }

@@ -294,8 +294,8 @@ func (l *Ledger) commit(jobs []*job) {
 			_ = l.stmts.prepare(ctx, l.db.Write, sqliteBatchStatements())
 		}
 		var b *batch
-		err = l.db.InTx(ctx, store.TxOptions{RetryIf: referenceRace}, func(tx *sql.Tx) error {
-			b = newBatch(l, ctx, tx)
+		err = l.db.InConnTx(ctx, store.TxOptions{RetryIf: referenceRace}, func(conn *sql.Conn, tx *sql.Tx) error {
+			b = newBatch(l, ctx, conn, tx)
 			return b.run(live)
 		})
 		if err == nil && l.db.Dialect == store.SQLite {

@@ -9,7 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
 )
 
 // MaxAttempts bounds how often InTx runs a transaction that keeps failing
@@ -66,6 +68,12 @@ type TxOptions struct {
 // Read-only transactions run at REPEATABLE READ, so a report sees one
 // snapshot.
 func (db *DB) InTx(ctx context.Context, opts TxOptions, fn func(tx *sql.Tx) error) error {
+	return db.InConnTx(ctx, opts, func(_ *sql.Conn, tx *sql.Tx) error { return fn(tx) })
+}
+
+// InConnTx is InTx that also hands fn the connection the transaction runs
+// on, for driver-level work inside it (pgx pipelines; see PgxBatch).
+func (db *DB) InConnTx(ctx context.Context, opts TxOptions, fn func(conn *sql.Conn, tx *sql.Tx) error) error {
 	pool, txo := db.Write, &sql.TxOptions{Isolation: sql.LevelReadCommitted}
 	if opts.ReadOnly {
 		pool, txo = db.Read, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
@@ -98,8 +106,13 @@ func (db *DB) InTx(ctx context.Context, opts TxOptions, fn func(tx *sql.Tx) erro
 	}
 }
 
-func runTx(ctx context.Context, pool *sql.DB, txo *sql.TxOptions, fn func(tx *sql.Tx) error) (err error) {
-	tx, err := pool.BeginTx(ctx, txo)
+func runTx(ctx context.Context, pool *sql.DB, txo *sql.TxOptions, fn func(conn *sql.Conn, tx *sql.Tx) error) (err error) {
+	conn, err := pool.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	defer conn.Close()
+	tx, err := conn.BeginTx(ctx, txo)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
@@ -108,7 +121,7 @@ func runTx(ctx context.Context, pool *sql.DB, txo *sql.TxOptions, fn func(tx *sq
 			err = errors.Join(err, ignoreDone(tx.Rollback()))
 		}
 	}()
-	if err := fn(tx); err != nil {
+	if err := fn(conn, tx); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -122,4 +135,29 @@ func ignoreDone(err error) error {
 		return nil
 	}
 	return err
+}
+
+// PgxBatch sends the statements queued by queue to PostgreSQL in one round
+// trip on conn (inside whatever transaction conn is in) and returns the rows
+// each affected, in order.
+func PgxBatch(ctx context.Context, conn *sql.Conn, queue func(b *pgx.Batch)) ([]int64, error) {
+	var affected []int64
+	err := conn.Raw(func(dc any) error {
+		sc, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("pgx batch: not a pgx connection (%T)", dc)
+		}
+		b := &pgx.Batch{}
+		queue(b)
+		res := sc.Conn().SendBatch(ctx, b)
+		for range b.Len() {
+			tag, err := res.Exec()
+			if err != nil {
+				return errors.Join(err, res.Close())
+			}
+			affected = append(affected, tag.RowsAffected())
+		}
+		return res.Close()
+	})
+	return affected, err
 }
