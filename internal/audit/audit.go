@@ -39,10 +39,17 @@ type Record struct {
 	Hash          string    `json:"hash"`
 }
 
+// Execer runs statements in a storage transaction: a *sql.Tx, or the
+// ledger's statement-caching wrapper of one (ledger.Ledger.Tx).
+type Execer interface {
+	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+}
+
 // Append writes rec at the end of the chain inside tx. It locks the chain's
 // head, so concurrent appenders (other processes on PostgreSQL) queue up and
 // the chain stays linear. Before and After are masked and stored as JSON.
-func Append(ctx context.Context, tx *sql.Tx, d store.Dialect, rec Record) (*Record, error) {
+func Append(ctx context.Context, tx Execer, d store.Dialect, rec Record) (*Record, error) {
 	var seq int64
 	var prev string
 	if err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`+d.ForUpdate()).Scan(&seq, &prev); err != nil {

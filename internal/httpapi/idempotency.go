@@ -74,7 +74,7 @@ func (s *Server) record(k *idem, orIgnore bool) ledger.Write {
 			q += ` ON CONFLICT (institution_id, key) DO NOTHING`
 			result = "batch"
 		}
-		_, err := tx.ExecContext(ctx, q, k.inst, k.key, k.hash, k.op, result, tr.CreatedAt.UnixMicro())
+		_, err := s.Ledger.Tx(tx).ExecContext(ctx, q, k.inst, k.key, k.hash, k.op, result, tr.CreatedAt.UnixMicro())
 		return err
 	}
 }

@@ -306,7 +306,7 @@ func (s *Server) auditLedger(ctx context.Context) ledger.Write {
 	p := principal(ctx)
 	rid, src := requestID(ctx), sourceOf(ctx)
 	return func(wctx context.Context, tx *sql.Tx, tr *ledger.Transaction) error {
-		_, err := audit.Append(wctx, tx, s.DB.Dialect, audit.Record{At: tr.CreatedAt, KeyID: p.KeyID,
+		_, err := audit.Append(wctx, s.Ledger.Tx(tx), s.DB.Dialect, audit.Record{At: tr.CreatedAt, KeyID: p.KeyID,
 			InstitutionID: tr.InstitutionID, Source: src, Operation: "ledger." + string(tr.Kind),
 			Target: "transaction:" + tr.ID, RequestID: rid, After: map[string]any{"reference": tr.Reference,
 				"type": tr.Type, "postings": tr.Postings, "hold_id": tr.HoldID, "reverses_id": tr.ReversesID,

@@ -70,7 +70,6 @@ type batch struct {
 	conn     *sql.Conn                 // the connection tx runs on
 	epoch    int64                     // the account cache's, when the batch began
 	before   map[*Account]Balances     // balances before the request being applied
-	sp       int                       // savepoint counter
 }
 
 type staged struct {
@@ -356,32 +355,37 @@ func (b *batch) rollback(m mark) {
 	b.undo, b.txs, b.newHolds = b.undo[:m.undo], b.txs[:m.txs], b.newHolds[:m.holds]
 }
 
-func (b *batch) savepoint() (string, error) {
-	b.sp++
-	name := "sp" + strconv.Itoa(b.sp)
-	if _, err := b.tx.ExecContext(b.ctx, "SAVEPOINT "+name); err != nil {
-		return "", fmt.Errorf("savepoint: %w", err)
+// savepoint opens a savepoint. Names are fixed per level (a job's around
+// an atomic job, an item's around one request's writes), so that their
+// statements are prepared once.
+func (b *batch) savepoint(name string) error {
+	if _, err := b.l.Tx(b.tx).ExecContext(b.ctx, "SAVEPOINT "+name); err != nil {
+		return fmt.Errorf("savepoint: %w", err)
 	}
-	return name, nil
+	return nil
 }
 
+// endSavepoint keeps or undoes what happened since the savepoint, and
+// releases it either way (PostgreSQL counts open subtransactions).
 func (b *batch) endSavepoint(name string, keep bool) error {
-	stmt := "RELEASE SAVEPOINT " + name
+	stmts := []string{"RELEASE SAVEPOINT " + name}
 	if !keep {
-		stmt = "ROLLBACK TO SAVEPOINT " + name
+		stmts = []string{"ROLLBACK TO SAVEPOINT " + name, "RELEASE SAVEPOINT " + name}
 	}
-	if _, err := b.tx.ExecContext(b.ctx, stmt); err != nil {
-		return fmt.Errorf("%s: %w", stmt, err)
+	for _, q := range stmts {
+		if _, err := b.l.Tx(b.tx).ExecContext(b.ctx, q); err != nil {
+			return fmt.Errorf("%s: %w", q, err)
+		}
 	}
 	return nil
 }
 
 func (b *batch) applyJob(j *job) error {
 	m := b.mark()
-	var sp string
+	sp := ""
 	if j.atomic && hasWrites(j.reqs) {
-		var err error
-		if sp, err = b.savepoint(); err != nil {
+		sp = "job"
+		if err := b.savepoint(sp); err != nil {
 			return err
 		}
 	}
@@ -470,8 +474,8 @@ func conflict(r *Request) *Error {
 }
 
 func (b *batch) runWrites(r *Request, tr *Transaction) (*Error, error) {
-	sp, err := b.savepoint()
-	if err != nil {
+	const sp = "item"
+	if err := b.savepoint(sp); err != nil {
 		return nil, err
 	}
 	for _, w := range r.Writes {

@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -20,29 +21,65 @@ import (
 // stmtCache holds statements prepared on the SQLite writer pool (one
 // connection), so that tx.StmtContext reuses them without preparing again.
 type stmtCache struct {
-	mu sync.Mutex
-	m  map[string]*sql.Stmt
+	mu     sync.Mutex
+	m      map[string]*sql.Stmt
+	wanted map[string]bool // statements met in a batch, to prepare before the next
 }
+
+// want asks for q to be prepared before the next batch.
+func (c *stmtCache) want(q string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.wanted == nil {
+		c.wanted = map[string]bool{}
+	}
+	if len(c.wanted) < maxWantedStatements {
+		c.wanted[q] = true
+	}
+}
+
+// wantedStatements returns the statements asked for and not yet prepared.
+func (c *stmtCache) wantedStatements() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var qs []string
+	for q := range c.wanted {
+		if c.m[q] == nil {
+			qs = append(qs, q)
+		}
+	}
+	return qs
+}
+
+// maxWantedStatements bounds the statements cached for ride-along writes:
+// statements are meant to be fixed texts, and a caller building them with
+// values inside must not grow the cache without bound.
+const maxWantedStatements = 256
 
 // prepare prepares the statements not prepared yet. It must run outside a
 // transaction: the writer pool's one connection is busy during one.
 func (c *stmtCache) prepare(ctx context.Context, db *sql.DB, qs []string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	var errs []error
 	for _, q := range qs {
 		if c.m[q] != nil {
 			continue
 		}
 		s, err := db.PrepareContext(ctx, q)
 		if err != nil {
-			return fmt.Errorf("prepare: %w", err)
+			// A statement SQLite cannot prepare is not asked for again; it
+			// keeps running unprepared (and failing on its own).
+			delete(c.wanted, q)
+			errs = append(errs, fmt.Errorf("prepare: %w", err))
+			continue
 		}
 		if c.m == nil {
 			c.m = map[string]*sql.Stmt{}
 		}
 		c.m[q] = s
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 func (c *stmtCache) get(q string) *sql.Stmt {
@@ -197,4 +234,49 @@ func (l *Ledger) updateAccounts(ctx context.Context, tx *sql.Tx, rows [][]any) (
 		moved[i] = append(append(make([]any, 0, 8), r[1:]...), r[6], r[0])
 	}
 	return l.execEach(ctx, tx, sqliteUpdateAccounts, moved)
+}
+
+// Execer runs statements in a storage transaction.
+type Execer interface {
+	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+}
+
+// Tx returns an Execer for a batch's storage transaction that reuses
+// statements prepared once on SQLite's writer connection: a statement met
+// for the first time runs as it is and is prepared before the next batch.
+// Ride-along writes that run fixed statement texts should use it. On
+// PostgreSQL it is tx itself (pgx caches prepared statements).
+func (l *Ledger) Tx(tx *sql.Tx) Execer {
+	if l.db.Dialect != store.SQLite {
+		return tx
+	}
+	return cachedTx{l, tx}
+}
+
+type cachedTx struct {
+	l  *Ledger
+	tx *sql.Tx
+}
+
+func (c cachedTx) stmt(ctx context.Context, q string) *sql.Stmt {
+	if st := c.l.stmts.get(q); st != nil {
+		return c.tx.StmtContext(ctx, st)
+	}
+	c.l.stmts.want(q)
+	return nil
+}
+
+func (c cachedTx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if st := c.stmt(ctx, q); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return c.tx.ExecContext(ctx, q, args...)
+}
+
+func (c cachedTx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	if st := c.stmt(ctx, q); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return c.tx.QueryRowContext(ctx, q, args...)
 }

@@ -291,7 +291,7 @@ func (l *Ledger) commit(jobs []*job) {
 			cancel()
 			ctx, cancel = context.Background(), func() {}
 			// Best effort: without the prepared statements a batch prepares its own.
-			_ = l.stmts.prepare(ctx, l.db.Write, sqliteBatchStatements())
+			_ = l.stmts.prepare(ctx, l.db.Write, append(sqliteBatchStatements(), l.stmts.wantedStatements()...))
 		}
 		var b *batch
 		err = l.db.InConnTx(ctx, store.TxOptions{RetryIf: referenceRace}, func(conn *sql.Conn, tx *sql.Tx) error {
