@@ -167,22 +167,33 @@ type HoldPostCmd struct {
 
 // Run posts the hold and prints the transaction.
 func (c *HoldPostCmd) Run(ctx context.Context, a *app) error {
-	var h httpapi.HoldView
-	if _, err := c.call(ctx, http.MethodGet, "/v1/holds/"+url.PathEscape(c.ID), nil, nil, &h, ""); err != nil {
+	id := url.PathEscape(c.ID)
+	return c.settle(ctx, a, "/v1/holds/"+id, "/v1/holds/"+id+"/post", c.Reference, c.Type, c.Amount, "hold")
+}
+
+// settle posts, voids or reverses what getPath shows (a hold or a
+// transaction): it takes the institution and postings from there, adds
+// --type and, for a single posting, --amount, and posts to postPath.
+func (c *client) settle(ctx context.Context, a *app, getPath, postPath, reference, typ, amount, what string) error {
+	var target struct {
+		InstitutionID string                `json:"institution_id"`
+		Postings      []httpapi.PostingView `json:"postings"`
+	}
+	if _, err := c.call(ctx, http.MethodGet, getPath, nil, nil, &target, ""); err != nil {
 		return err
 	}
-	body := map[string]any{"institution_id": h.InstitutionID, "reference": c.Reference}
-	if c.Type != "" {
-		body["type"] = c.Type
+	body := map[string]any{"institution_id": target.InstitutionID, "reference": reference}
+	if typ != "" {
+		body["type"] = typ
 	}
-	if c.Amount != "" {
-		amounts, err := c.partial(ctx, h.Postings, c.Amount, "hold")
+	if amount != "" {
+		amounts, err := c.partial(ctx, target.Postings, amount, what)
 		if err != nil {
 			return err
 		}
 		body["amounts"] = amounts
 	}
-	return c.postTransaction(ctx, a, "/v1/holds/"+url.PathEscape(c.ID)+"/post", body, c.Reference)
+	return c.postTransaction(ctx, a, postPath, body, reference)
 }
 
 // partial turns --amount into the per-posting amounts of a post or reversal.
@@ -207,15 +218,8 @@ type HoldVoidCmd struct {
 
 // Run voids the hold and prints the transaction.
 func (c *HoldVoidCmd) Run(ctx context.Context, a *app) error {
-	var h httpapi.HoldView
-	if _, err := c.call(ctx, http.MethodGet, "/v1/holds/"+url.PathEscape(c.ID), nil, nil, &h, ""); err != nil {
-		return err
-	}
-	body := map[string]any{"institution_id": h.InstitutionID, "reference": c.Reference}
-	if c.Type != "" {
-		body["type"] = c.Type
-	}
-	return c.postTransaction(ctx, a, "/v1/holds/"+url.PathEscape(c.ID)+"/void", body, c.Reference)
+	id := url.PathEscape(c.ID)
+	return c.settle(ctx, a, "/v1/holds/"+id, "/v1/holds/"+id+"/void", c.Reference, c.Type, "", "hold")
 }
 
 // ReverseCmd reverses a transaction.
@@ -229,22 +233,8 @@ type ReverseCmd struct {
 
 // Run reverses the transaction and prints the reversal.
 func (c *ReverseCmd) Run(ctx context.Context, a *app) error {
-	var tr httpapi.TransactionView
-	if _, err := c.call(ctx, http.MethodGet, "/v1/transactions/"+url.PathEscape(c.ID), nil, nil, &tr, ""); err != nil {
-		return err
-	}
-	body := map[string]any{"institution_id": tr.InstitutionID, "reference": c.Reference}
-	if c.Type != "" {
-		body["type"] = c.Type
-	}
-	if c.Amount != "" {
-		amounts, err := c.partial(ctx, tr.Postings, c.Amount, "transaction")
-		if err != nil {
-			return err
-		}
-		body["amounts"] = amounts
-	}
-	return c.postTransaction(ctx, a, "/v1/transactions/"+url.PathEscape(c.ID)+"/reversals", body, c.Reference)
+	id := url.PathEscape(c.ID)
+	return c.settle(ctx, a, "/v1/transactions/"+id, "/v1/transactions/"+id+"/reversals", c.Reference, c.Type, c.Amount, "transaction")
 }
 
 // TransactionsCmd groups the transaction commands.
