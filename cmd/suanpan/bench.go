@@ -43,7 +43,8 @@ const (
 // it runs and must never land in the server's store by default or by
 // configuration.
 type BenchLedgerCmd struct {
-	Store             string        `placeholder:"PATH|URL" help:"Where to run: an SQLite file path or a postgres:// URL. Empty: a new SQLite file in a temporary directory, removed afterwards. The run writes test accounts and transfers there: never point it at a store that holds real money."`
+	Store             string        `default:"sqlite" placeholder:"sqlite|postgres|PATH|URL" help:"Where to run: sqlite (a new SQLite file in a temporary directory) or postgres (a new database on the server of --postgres-url), both removed afterwards; or an SQLite file path or a postgres:// URL to run in as it is. The run writes test accounts and transfers there: never point it at a store that holds real money."`
+	PostgresURL       string        `name:"postgres-url" default:"postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable" env:"SUANPAN_BENCH_POSTGRES_URL" placeholder:"URL" help:"With --store postgres: the server to create the benchmark's database on; its user must be allowed to create databases."`
 	SQLiteSynchronous string        `name:"sqlite-synchronous" enum:"full,normal" default:"full" help:"SQLite durability, full or normal: normal is faster, but a power loss or OS crash may lose the last acknowledged commits."`
 	Accounts          int           `default:"10000" help:"Customer accounts that transfers move between."`
 	Concurrency       int           `default:"64" help:"Concurrent submitters."`
@@ -81,6 +82,7 @@ func (c *BenchLedgerCmd) Validate() error {
 func (c *BenchLedgerCmd) Run(ctx context.Context, a *app) error {
 	cfg := bench.LedgerConfig{
 		Store:             c.Store,
+		PostgresURL:       c.PostgresURL,
 		SQLiteSynchronous: c.SQLiteSynchronous,
 		Accounts:          c.Accounts,
 		Concurrency:       c.Concurrency,

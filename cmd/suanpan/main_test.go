@@ -20,6 +20,7 @@ import (
 	"github.com/suanpan/suanpan/internal/bench"
 	"github.com/suanpan/suanpan/internal/ledger"
 	"github.com/suanpan/suanpan/internal/store"
+	"github.com/suanpan/suanpan/internal/store/storetest"
 )
 
 // cli runs the command line in-process, as `suanpan args...`, with no
@@ -153,7 +154,18 @@ func tamperedStore(t *testing.T, path string) string {
 func TestBenchLedgerJSON(t *testing.T) {
 	cleanEnv(t)
 	t.Setenv("TMPDIR", t.TempDir()) // the bench's temporary store
-	code, out, stderr := cli(t, "bench", "ledger", "--duration", "1s", "--accounts", "200", "--concurrency", "8", "--json")
+	stores := [][]string{{"--store", "sqlite"}}
+	if pg := os.Getenv(storetest.PostgresEnv); pg != "" {
+		stores = append(stores, []string{"--store", "postgres", "--postgres-url", pg})
+	}
+	for _, store := range stores {
+		t.Run(store[1], func(t *testing.T) { benchLedgerJSON(t, store) })
+	}
+}
+
+func benchLedgerJSON(t *testing.T, store []string) {
+	args := append([]string{"bench", "ledger", "--duration", "1s", "--accounts", "200", "--concurrency", "8", "--json"}, store...)
+	code, out, stderr := cli(t, args...)
 	if code != exitOK {
 		t.Fatalf("bench ledger: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, stderr)
 	}
@@ -166,8 +178,8 @@ func TestBenchLedgerJSON(t *testing.T) {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		t.Errorf("stdout holds more than one JSON object:\n%s", out)
 	}
-	if rep.TransfersPerS <= 0 || !rep.VerifyOK {
-		t.Errorf("report = %+v, want transfers_per_s > 0 and verify_ok", rep)
+	if rep.TransfersPerS <= 0 || !rep.VerifyOK || rep.Store != store[1] {
+		t.Errorf("report = %+v, want transfers_per_s > 0 and verify_ok on %s", rep, store[1])
 	}
 	if stderr != "" {
 		t.Errorf("--json wrote to stderr (progress belongs only to the human output):\n%s", stderr)
@@ -221,7 +233,7 @@ func TestConfigPrecedence(t *testing.T) {
 			name: "bench ignores the server's store settings",
 			env:  map[string]string{"SUANPAN_STORE": "env.db", "SUANPAN_SQLITE_SYNCHRONOUS": "normal"},
 			args: []string{"--config", file, "bench", "ledger"},
-			want: settings{LogLevel: "warn", BenchSynchronous: "full"},
+			want: settings{LogLevel: "warn", BenchStore: "sqlite", BenchSynchronous: "full"},
 		},
 	}
 	for _, tt := range tests {

@@ -5,9 +5,11 @@ package bench
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -22,9 +24,13 @@ import (
 
 // LedgerConfig is one ledger benchmark run.
 type LedgerConfig struct {
-	// Store is where to run: a PostgreSQL URL, or an SQLite path. Empty: a
-	// new SQLite file in a temporary directory, removed afterwards.
+	// Store is where to run: "sqlite" (or empty) for a new SQLite file in a
+	// temporary directory, "postgres" for a new database on the server at
+	// PostgresURL, both removed afterwards; or an SQLite path or PostgreSQL
+	// URL to run in as it is.
 	Store string
+	// PostgresURL is the server "postgres" creates its database on.
+	PostgresURL string
 	// SQLiteSynchronous relaxes durability when "normal"; default "full".
 	SQLiteSynchronous string
 	Accounts          int           // customer accounts, default 10,000
@@ -82,13 +88,21 @@ func RunLedger(ctx context.Context, cfg LedgerConfig, progress func(string)) (*L
 		return nil, errors.New("at least 2 accounts are needed")
 	}
 	loc := cfg.Store
-	if loc == "" {
+	switch loc {
+	case "", "sqlite":
 		dir, err := os.MkdirTemp("", "suanpan-bench-")
 		if err != nil {
 			return nil, err
 		}
 		defer os.RemoveAll(dir)
 		loc = filepath.Join(dir, "bench.db")
+	case "postgres":
+		url, drop, err := TempPostgres(ctx, cfg.PostgresURL)
+		if err != nil {
+			return nil, err
+		}
+		defer drop()
+		loc = url
 	}
 	db, err := store.Open(ctx, loc, store.Options{SQLiteSynchronous: cfg.SQLiteSynchronous, MaxConns: 16})
 	if err != nil {
@@ -306,4 +320,32 @@ func (h *heapSampler) sample() float64 {
 	v := float64(m.HeapAlloc) / (1 << 20)
 	h.max = max(h.max, v)
 	return v
+}
+
+// TempPostgres creates a new database on the PostgreSQL server at admin
+// (a URL whose user may create databases) and returns its URL and a
+// function that drops it.
+func TempPostgres(ctx context.Context, admin string) (string, func(), error) {
+	if admin == "" {
+		return "", nil, errors.New("a PostgreSQL URL is needed to create the benchmark's database")
+	}
+	u, err := url.Parse(admin)
+	if err != nil {
+		return "", nil, fmt.Errorf("postgres url: %w", err)
+	}
+	db, err := sql.Open("pgx", admin)
+	if err != nil {
+		return "", nil, err
+	}
+	name := "suanpan_bench_" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	if _, err := db.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+		db.Close()
+		return "", nil, fmt.Errorf("create benchmark database: %w", err)
+	}
+	u.Path = "/" + name
+	drop := func() {
+		_, _ = db.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+		db.Close()
+	}
+	return u.String(), drop, nil
 }
