@@ -17,18 +17,25 @@ type AuditCmd struct {
 // AuditVerifyCmd walks the audit log's hash chain and reports every break.
 type AuditVerifyCmd struct {
 	StoreFlags `embed:""`
-	JSON       bool `name:"json" help:"Print the report as one JSON object."`
+	Expect     []string `placeholder:"SEQ:HASH" help:"A record known from outside the database, as serve logs it (\"audit head\") and verify prints it: the chain must still hold it with that hash. Catches the newest records deleted together with a rewritten head. Repeatable."`
+	JSON       bool     `name:"json" help:"Print the report as one JSON object."`
 }
 
 // Run verifies the chain and prints the report. It returns errProblems when
 // the chain is broken.
 func (c *AuditVerifyCmd) Run(ctx context.Context, a *app) (err error) {
+	anchors := make([]audit.Anchor, len(c.Expect))
+	for i, e := range c.Expect {
+		if anchors[i], err = audit.ParseAnchor(e); err != nil {
+			return err
+		}
+	}
 	db, _, err := c.open(ctx, a.log)
 	if err != nil {
 		return err
 	}
 	defer closeStore(db, &err)
-	rep, err := audit.Verify(ctx, db)
+	rep, err := audit.Verify(ctx, db, anchors...)
 	if err != nil {
 		return err
 	}
@@ -51,7 +58,7 @@ func (c *AuditVerifyCmd) Run(ctx context.Context, a *app) (err error) {
 func printAuditReport(w io.Writer, name string, rep *audit.Report) {
 	fmt.Fprintf(w, "store     %s\n", name)
 	fmt.Fprintf(w, "records   %d\n", rep.Records)
-	fmt.Fprintf(w, "head      %d\n", rep.Head)
+	fmt.Fprintf(w, "head      %d:%s\n", rep.Head, rep.HeadHash)
 	if rep.OK {
 		fmt.Fprintln(w, "result    OK")
 		return

@@ -19,7 +19,7 @@ func TestAuditVerify(t *testing.T) {
 	db := auditedStore(t, path, 3)
 
 	out := mustRun(t, exitOK, "audit", "verify", "--store", path)
-	for _, want := range []string{"records   3", "head      3", "result    OK"} {
+	for _, want := range []string{"records   3", "head      3:", "result    OK"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("audit verify printed %q, want %q", out, want)
 		}
@@ -31,6 +31,18 @@ func TestAuditVerify(t *testing.T) {
 	if !rep.OK || rep.Records != 3 || rep.Problems == nil {
 		t.Errorf("audit verify --json = %+v, want ok, 3 records and an empty (non-null) problems list", rep)
 	}
+
+	// The printed head is an anchor for later runs.
+	anchor := "3:" + rep.HeadHash
+	if !strings.Contains(out, "head      "+anchor) {
+		t.Errorf("audit verify printed %q, want the head as %s", out, anchor)
+	}
+	mustRun(t, exitOK, "audit", "verify", "--store", path, "--expect", anchor)
+	out = mustRun(t, exitProblems, "audit", "verify", "--store", path, "--expect", "4:"+rep.HeadHash)
+	if !strings.Contains(out, "record 4: the anchor kept outside the database is missing") {
+		t.Errorf("audit verify with an anchor beyond the chain printed:\n%s", out)
+	}
+	mustRun(t, exitError, "audit", "verify", "--store", path, "--expect", "three")
 
 	if _, err := db.Write.ExecContext(context.Background(), `UPDATE audit_log SET operation = 'accounts.thaw' WHERE seq = 2`); err != nil {
 		t.Fatal(err)

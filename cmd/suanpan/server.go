@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/suanpan/suanpan/internal/audit"
 	"github.com/suanpan/suanpan/internal/auth"
 	"github.com/suanpan/suanpan/internal/clock"
 	"github.com/suanpan/suanpan/internal/httpapi"
@@ -140,6 +141,9 @@ func (s *apiServer) serve(ctx context.Context, ln net.Listener, listening func(n
 		}
 	}()
 	s.log.Info("listening", "url", baseURL(s.scheme(), ln.Addr()), "store", s.db.Name, "dialect", s.db.Dialect)
+	logged := make(chan struct{})
+	go func() { defer close(logged); s.logAuditHead(ctx) }()
+	defer func() { <-logged }()
 	if listening != nil {
 		listening(ln.Addr())
 	}
@@ -159,8 +163,47 @@ func (s *apiServer) serve(ctx context.Context, ln net.Listener, listening func(n
 	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)
 	}
+	if head, err := audit.Head(context.Background(), s.db); err == nil && head.Seq > 0 {
+		s.log.Info("audit head", "anchor", head.String())
+	}
 	s.log.Info("requests finished; committing queued ledger batches")
 	return nil
+}
+
+// auditHeadInterval is how often serve logs the audit chain's head when it
+// has moved.
+const auditHeadInterval = time.Minute
+
+// logAuditHead logs the audit chain's newest record ("audit head", as
+// SEQ:HASH) at start, when it moves (checked every auditHeadInterval) and
+// at the end, until ctx ends. Kept with the logs, outside the database,
+// these are anchors for `suanpan audit verify --expect`.
+func (s *apiServer) logAuditHead(ctx context.Context) {
+	var last audit.Anchor
+	logHead := func(ctx context.Context) {
+		head, err := audit.Head(ctx, s.db)
+		if err != nil {
+			s.log.Warn("read audit head", "err", err)
+			return
+		}
+		if head != last && head.Seq > 0 {
+			s.log.Info("audit head", "anchor", head.String())
+			last = head
+		}
+	}
+	logHead(ctx)
+	t := time.NewTicker(auditHeadInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			// Requests still finish after this; serve logs the final head
+			// once they have.
+			return
+		case <-t.C:
+			logHead(ctx)
+		}
+	}
 }
 
 // listen opens a TCP listener on addr.

@@ -17,6 +17,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -174,23 +176,60 @@ type Problem struct {
 
 // Report is the outcome of Verify.
 type Report struct {
-	Records  int64     `json:"records"`
-	Head     int64     `json:"head"`
+	Records int64 `json:"records"`
+	Head    int64 `json:"head"`
+	// HeadHash is the newest record's hash: kept somewhere outside the
+	// database (a log, a ticket, a signed note), it is an Anchor for a later
+	// Verify, which then also detects the newest records being deleted and
+	// the head rewritten to match.
+	HeadHash string    `json:"head_hash"`
 	Problems []Problem `json:"problems"`
 	OK       bool      `json:"ok"`
+}
+
+// Anchor is a record known from outside the database: its seq and hash.
+type Anchor struct {
+	Seq  int64  `json:"seq" minimum:"1"`
+	Hash string `json:"hash" pattern:"^[0-9a-f]{64}$"`
+}
+
+// ParseAnchor parses "SEQ:HASH".
+func ParseAnchor(s string) (Anchor, error) {
+	seq, hash, ok := strings.Cut(s, ":")
+	n, err := strconv.ParseInt(seq, 10, 64)
+	if !ok || err != nil || n < 1 || len(hash) != 64 || strings.Trim(hash, "0123456789abcdef") != "" {
+		return Anchor{}, fmt.Errorf("audit anchor %q: want SEQ:HASH, a record number and its 64-hex-digit hash", s)
+	}
+	return Anchor{Seq: n, Hash: hash}, nil
+}
+
+func (a Anchor) String() string { return strconv.FormatInt(a.Seq, 10) + ":" + a.Hash }
+
+// Head returns the chain's newest record as an anchor (seq 0 when empty).
+func Head(ctx context.Context, db *store.DB) (Anchor, error) {
+	var a Anchor
+	if err := db.Read.QueryRowContext(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&a.Seq, &a.Hash); err != nil {
+		return Anchor{}, fmt.Errorf("audit head: %w", err)
+	}
+	return a, nil
 }
 
 // Verify walks the chain in order and reports every record whose hash does
 // not match its content (altered), whose link does not match its
 // predecessor (inserted or deleted before it), every gap in the sequence
 // (deleted), and a head that does not match the newest record (the newest
-// deleted). It reads one snapshot.
-func Verify(ctx context.Context, db *store.DB) (*Report, error) {
+// deleted). Each anchor, a record known from outside the database, must be
+// in the chain with its hash: that also catches the newest records deleted
+// together with a rewritten head. It reads one snapshot.
+func Verify(ctx context.Context, db *store.DB, anchors ...Anchor) (*Report, error) {
+	want := map[int64]string{}
+	for _, a := range anchors {
+		want[a.Seq] = a.Hash
+	}
 	rep := &Report{}
 	err := db.InTx(ctx, store.TxOptions{ReadOnly: true}, func(tx *sql.Tx) error {
 		*rep = Report{}
-		var headHash string
-		if err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&rep.Head, &headHash); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&rep.Head, &rep.HeadHash); err != nil {
 			return fmt.Errorf("audit head: %w", err)
 		}
 		rows, err := tx.QueryContext(ctx, `SELECT seq, at, key_id, institution_id, source, operation, target, request_id,
@@ -220,12 +259,21 @@ func Verify(ctx context.Context, db *store.DB) (*Report, error) {
 			if hashOf(&r, before, after) != r.Hash {
 				rep.add(r.Seq, "content does not match its hash: the record was altered")
 			}
+			if h, ok := want[r.Seq]; ok {
+				if h != r.Hash {
+					rep.add(r.Seq, "differs from the anchor kept outside the database: the chain was rewritten")
+				}
+				delete(want, r.Seq)
+			}
 			lastSeq, lastHash = r.Seq, r.Hash
 		}
 		if err := rows.Err(); err != nil {
 			return fmt.Errorf("read audit log: %w", err)
 		}
-		if lastSeq != rep.Head || lastHash != headHash {
+		for _, seq := range sortedKeys(want) {
+			rep.add(seq, "the anchor kept outside the database is missing from the chain: records were deleted")
+		}
+		if lastSeq != rep.Head || lastHash != rep.HeadHash {
 			rep.add(rep.Head, fmt.Sprintf("the chain ends at %d but its head says %d: the newest records were deleted or the head altered", lastSeq, rep.Head))
 		}
 		return nil
@@ -312,4 +360,13 @@ func rawJSON(s string) any {
 		return nil
 	}
 	return json.RawMessage(s)
+}
+
+func sortedKeys(m map[int64]string) []int64 {
+	out := make([]int64, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
 }

@@ -364,13 +364,52 @@ func TestAppendMasks(t *testing.T) {
 // TestVerifyDetectsTruncation: deleting the newest records and rewinding
 // the head to match is tampering too.
 func TestVerifyDetectsTruncation(t *testing.T) {
-	t.Skip("LIMIT: deleting the newest records and setting audit_head to the new last record leaves a valid chain; Verify cannot see it without a copy of the head kept outside the database (e.g. the head hash logged or signed periodically, or an HMAC key outside the store)")
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		recs := chain(t, db, 5)
+		ctx := context.Background()
+		head, err := audit.Head(ctx, db)
+		if err != nil || head.Seq != 5 || head.Hash != recs[4].Hash {
+			t.Fatalf("Head = %+v, %v; want record 5", head, err)
+		}
+		// An anchor kept outside the database, as `suanpan serve` logs it.
+		anchor, err := audit.ParseAnchor(head.String())
+		if err != nil || anchor != head {
+			t.Fatalf("ParseAnchor(%q) = %+v, %v", head.String(), anchor, err)
+		}
+		if rep, err := audit.Verify(ctx, db, anchor); err != nil || !rep.OK || rep.HeadHash != head.Hash {
+			t.Fatalf("intact chain with its anchor: %+v, %v", rep, err)
+		}
+
+		// Delete the newest records and rewrite the head to match: the chain
+		// alone is consistent again...
 		exec(t, db, `DELETE FROM audit_log WHERE seq >= 4`)
 		exec(t, db, `UPDATE audit_head SET seq = 3, hash = $1`, recs[2].Hash)
-		if rep := verify(t, db); rep.OK {
-			t.Errorf("truncation went unnoticed: %+v", rep)
+		if rep := verify(t, db); !rep.OK {
+			t.Fatalf("without an anchor the truncated chain looks intact, as documented: %+v", rep)
+		}
+		// ...but not against the anchor.
+		rep, err := audit.Verify(ctx, db, anchor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.OK || len(rep.Problems) != 1 || rep.Problems[0].Seq != 5 {
+			t.Errorf("truncation against the anchor: %+v, want one problem at seq 5", rep)
+		}
+		// A rewritten record under an anchor is caught too.
+		if rep, _ := audit.Verify(ctx, db, audit.Anchor{Seq: 2, Hash: strings.Repeat("0", 64)}); rep.OK {
+			t.Errorf("a wrong anchor hash went unnoticed: %+v", rep)
 		}
 	})
+}
+
+func TestParseAnchor(t *testing.T) {
+	h := strings.Repeat("ab", 32)
+	for _, tc := range []struct {
+		in string
+		ok bool
+	}{{"7:" + h, true}, {"0:" + h, false}, {"x:" + h, false}, {"7", false}, {"7:" + h[:63], false}, {"7:" + strings.ToUpper(h), false}} {
+		if _, err := audit.ParseAnchor(tc.in); (err == nil) != tc.ok {
+			t.Errorf("ParseAnchor(%q): err %v, want ok=%v", tc.in, err, tc.ok)
+		}
+	}
 }

@@ -118,8 +118,23 @@ func TestAuditLog(t *testing.T) {
 			// verify it, the root's keys may.
 			checkProblem(t, a.with(t).do(auditorB, "POST", "/v1/audit/verify", nil, nil), http.StatusForbidden, "forbidden")
 			a.with(t).must(http.StatusOK, a.admin, "POST", "/v1/audit/verify", nil, &rep)
-			if diff := cmp.Diff(audit.Report{Records: 13, Head: 13, Problems: []audit.Problem{}, OK: true}, rep); diff != "" {
+			if len(rep.HeadHash) != 64 {
+				t.Errorf("head_hash %q, want the newest record's hash", rep.HeadHash)
+			}
+			if diff := cmp.Diff(audit.Report{Records: 13, Head: 13, HeadHash: rep.HeadHash, Problems: []audit.Problem{}, OK: true}, rep); diff != "" {
 				t.Errorf("report (-want +got):\n%s", diff)
+			}
+			// The reported head is an anchor for later verifications.
+			anchor := map[string]any{"expect": []any{map[string]any{"seq": rep.Head, "hash": rep.HeadHash}}}
+			var again audit.Report
+			a.with(t).must(http.StatusOK, a.admin, "POST", "/v1/audit/verify", anchor, &again)
+			if !again.OK {
+				t.Errorf("verify with its own head as anchor: %+v", again)
+			}
+			wrong := map[string]any{"expect": []any{map[string]any{"seq": rep.Head + 1, "hash": rep.HeadHash}}}
+			a.with(t).must(http.StatusOK, a.admin, "POST", "/v1/audit/verify", wrong, &again)
+			if again.OK || len(again.Problems) != 1 || again.Problems[0].Seq != rep.Head+1 {
+				t.Errorf("verify with an anchor beyond the chain: %+v, want one problem at %d", again, rep.Head+1)
 			}
 			if _, err := a.db.Write.ExecContext(context.Background(), `UPDATE audit_log SET target = 'account:forged' WHERE seq = 4`); err != nil {
 				t.Fatal(err)

@@ -162,11 +162,21 @@ func (s *Server) listAudit(ctx context.Context, in *auditListIn) (*auditPage, er
 	return out, nil
 }
 
-func (s *Server) verifyAudit(ctx context.Context, _ *struct{}) (*struct{ Body *audit.Report }, error) {
+type verifyAuditIn struct {
+	Body *struct {
+		Expect []audit.Anchor `json:"expect,omitempty" maxItems:"100" doc:"Records known from outside the database (an earlier report's head and head_hash, or serve's \"audit head\" log line): the chain must still hold each with its hash."`
+	} `required:"false"`
+}
+
+func (s *Server) verifyAudit(ctx context.Context, in *verifyAuditIn) (*struct{ Body *audit.Report }, error) {
 	if err := rootOnly(ctx, "the audit chain spans every institution"); err != nil {
 		return nil, err
 	}
-	rep, err := audit.Verify(ctx, s.DB)
+	var anchors []audit.Anchor
+	if in.Body != nil {
+		anchors = in.Body.Expect
+	}
+	rep, err := audit.Verify(ctx, s.DB, anchors...)
 	if err != nil {
 		return nil, err
 	}
