@@ -11,10 +11,10 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/suanpan/suanpan/internal/clock"
 	"github.com/suanpan/suanpan/internal/store"
@@ -92,7 +92,7 @@ func (s *Service) CreateInstitution(ctx context.Context, id, parent, name string
 	if !idPattern.MatchString(id) {
 		return nil, fail(CodeInvalidRequest, "id", "institution id must be 1-63 lowercase letters, digits, '-' or '_'")
 	}
-	if name == "" || len(name) > 200 || !printable(name) {
+	if name == "" || len(name) > 200 || !store.Storable(name) {
 		return nil, fail(CodeInvalidRequest, "name", "name is required: text of at most 200 bytes")
 	}
 	now := s.clock.Now()
@@ -214,7 +214,7 @@ func (s *Service) CreateKey(ctx context.Context, inst string, role Role, name, c
 	if !role.Valid() {
 		return nil, "", fail(CodeInvalidRequest, "role", "unknown role %q", role)
 	}
-	if len(name) > 200 || !printable(name) {
+	if len(name) > 200 || !store.Storable(name) {
 		return nil, "", fail(CodeInvalidRequest, "name", "name must be text of at most 200 bytes")
 	}
 	id, secret := randomString(9), randomString(32)
@@ -259,7 +259,7 @@ func (s *Service) RevokeKey(ctx context.Context, id string, scope []string, writ
 		if k, err = getKey(ctx, tx, id); err != nil {
 			return err
 		}
-		if !contains(scope, k.InstitutionID) {
+		if !slices.Contains(scope, k.InstitutionID) {
 			return fail(CodeNotFound, "", "key %s not found", id)
 		}
 		if k.RevokedAt != nil {
@@ -326,7 +326,7 @@ func (s *Service) ListKeys(ctx context.Context, scope []string) ([]*Key, error) 
 		if err != nil {
 			return nil, err
 		}
-		if contains(scope, k.InstitutionID) {
+		if slices.Contains(scope, k.InstitutionID) {
 			out = append(out, k)
 		}
 	}
@@ -446,26 +446,4 @@ func runWrites(ctx context.Context, tx *sql.Tx, writes []TxWrite) error {
 		}
 	}
 	return nil
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
-}
-
-// printable reports whether s is UTF-8 text without control characters.
-func printable(s string) bool {
-	if !utf8.ValidString(s) {
-		return false
-	}
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
-			return false
-		}
-	}
-	return true
 }

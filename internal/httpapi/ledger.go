@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"net/http"
 	"time"
-	"unicode/utf8"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/suanpan/suanpan/internal/audit"
 	"github.com/suanpan/suanpan/internal/auth"
 	"github.com/suanpan/suanpan/internal/ledger"
+	"github.com/suanpan/suanpan/internal/store"
 )
 
 // The ledger's resources: assets, accounts, transactions, holds, reversals,
@@ -460,7 +460,7 @@ func (s *Server) getTransactionByReference(ctx context.Context, in *struct {
 	if err != nil {
 		return nil, err
 	}
-	if !printable(in.Reference) {
+	if !store.Storable(in.Reference) {
 		return nil, &ledger.Error{Code: ledger.CodeTransactionNotFound, Message: "no transaction with that reference"}
 	}
 	t, err := s.Ledger.GetTransactionByReference(ctx, inst, in.Reference)
@@ -508,18 +508,4 @@ func (s *Server) verifyLedger(ctx context.Context, _ *struct{}) (*struct{ Body *
 		rep.Problems = []ledger.Problem{}
 	}
 	return &struct{ Body *ledger.VerifyReport }{rep}, nil
-}
-
-// printable reports whether s is UTF-8 text without control characters:
-// text every store keeps as it is (PostgreSQL refuses NUL).
-func printable(s string) bool {
-	if !utf8.ValidString(s) {
-		return false
-	}
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
-			return false
-		}
-	}
-	return true
 }

@@ -194,15 +194,15 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 // store can keep (PostgreSQL refuses NUL), so that no handler passes such
 // bytes to a query.
 func cleanURL(r *http.Request) bool {
-	if !printable(r.URL.Path) {
+	if !store.Storable(r.URL.Path) {
 		return false
 	}
 	for k, vs := range r.URL.Query() {
-		if !printable(k) {
+		if !store.Storable(k) {
 			return false
 		}
 		for _, v := range vs {
-			if !printable(v) {
+			if !store.Storable(v) {
 				return false
 			}
 		}
@@ -372,29 +372,10 @@ func principal(ctx context.Context) *auth.Principal {
 
 func bearer(h string) (string, bool) {
 	const prefix = "Bearer "
-	if len(h) <= len(prefix) || !equalFold(h[:len(prefix)], prefix) {
+	if len(h) <= len(prefix) || !strings.EqualFold(h[:len(prefix)], prefix) {
 		return "", false
 	}
 	return h[len(prefix):], true
-}
-
-func equalFold(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		x, y := a[i], b[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
 }
 
 func (s *Server) writeProblem(hctx huma.Context, p *Problem) {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -160,7 +161,7 @@ func (n *NewAccount) Validate() error {
 	if n.Asset == "" {
 		return fieldErr(CodeInvalidRequest, "asset", "asset is required")
 	}
-	if len(n.Name) > 200 || !printable(n.Name) {
+	if len(n.Name) > 200 || !store.Storable(n.Name) {
 		return fieldErr(CodeInvalidRequest, "name", "name must be text of at most 200 bytes")
 	}
 	if n.NormalSide != Debit && n.NormalSide != Credit {
@@ -431,16 +432,9 @@ func (l *Ledger) loadAccounts(ctx context.Context, qr queryer, ids []string, loc
 	return out, err
 }
 
+// inScope reports whether inst is among allowed (nil: every institution).
 func inScope(allowed []string, inst string) bool {
-	if allowed == nil {
-		return true
-	}
-	for _, a := range allowed {
-		if a == inst {
-			return true
-		}
-	}
-	return false
+	return allowed == nil || slices.Contains(allowed, inst)
 }
 
 func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }

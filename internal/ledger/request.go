@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/suanpan/suanpan/internal/store"
 )
 
 // Kind says what a request (and the transaction it produces) does.
@@ -163,7 +165,7 @@ func (r *Request) validate() *Error {
 	if r.Reference == "" || len(r.Reference) > MaxReferenceLen {
 		return fieldErr(CodeInvalidRequest, "reference", "reference is required and at most %d bytes", MaxReferenceLen)
 	}
-	if !printable(r.Reference) {
+	if !store.Storable(r.Reference) {
 		return fieldErr(CodeInvalidRequest, "reference", "reference must be UTF-8 text without control characters")
 	}
 	if strings.HasPrefix(r.Reference, expiryRefPrefix) && !r.expire {
@@ -315,26 +317,12 @@ func checkToken(s, field string, max int) *Error {
 // checkID validates an account, hold or transaction ID.
 func checkID(s, field string) *Error { return checkToken(s, field, 64) }
 
-// printable reports whether s is valid UTF-8 without control characters:
-// text every store keeps as it is (PostgreSQL refuses NUL in TEXT).
-func printable(s string) bool {
-	if !utf8.ValidString(s) {
-		return false
-	}
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
-			return false
-		}
-	}
-	return true
-}
-
 func checkMetadata(m map[string]string) *Error {
 	if len(m) > MaxMetadataKeys {
 		return fieldErr(CodeInvalidRequest, "metadata", "at most %d metadata keys", MaxMetadataKeys)
 	}
 	for k, v := range m {
-		if k == "" || len(k) > MaxMetadataKey || !printable(k) {
+		if k == "" || len(k) > MaxMetadataKey || !store.Storable(k) {
 			return fieldErr(CodeInvalidRequest, "metadata", "metadata keys must be 1 to %d bytes of text", MaxMetadataKey)
 		}
 		if len(v) > MaxMetadataValue || !utf8.ValidString(v) {

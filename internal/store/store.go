@@ -21,6 +21,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 	_ "modernc.org/sqlite"             // registers the "sqlite" database/sql driver
@@ -57,6 +58,23 @@ func (d Dialect) Placeholder(i int) string {
 		return "$" + strconv.Itoa(i)
 	}
 	return "?"
+}
+
+// Storable reports whether s is text every engine keeps as it is: valid
+// UTF-8 without control characters (PostgreSQL refuses NUL in text, and a
+// refused value in a group-committed batch would fail everyone's requests).
+// Identifiers, references and names are checked with it before they reach a
+// statement.
+func Storable(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // Options tune how a store is opened. The zero value is the durable default.
