@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/suanpan/suanpan/internal/bench"
@@ -269,18 +271,10 @@ func printBenchHTTPReport(w io.Writer, r *bench.HTTPReport) {
 		return
 	}
 	fmt.Fprintf(w, "errors     %d:", r.Failed())
-	for _, status := range sortedCounts(r.Errors) {
+	for _, status := range slices.Sorted(maps.Keys(r.Errors)) {
 		fmt.Fprintf(w, " %s×%d", status, r.Errors[status])
 	}
 	fmt.Fprintln(w)
-}
-
-func sortedCounts(m map[string]int64) []string {
-	keys := make(map[string]bool, len(m))
-	for k := range m {
-		keys[k] = true
-	}
-	return sortedKeys(keys)
 }
 
 // minLevel is a slog handler that drops records below a level.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"reflect"
 	"slices"
@@ -78,7 +79,7 @@ func (c *configFile) Validate(app *kong.Application) error {
 	walk(app.Node)
 	for _, k := range c.keys {
 		if !known[k] {
-			return fmt.Errorf("config: %q is not a setting (settings: %s)", k, strings.Join(sortedKeys(known), ", "))
+			return fmt.Errorf("config: %q is not a setting (settings: %s)", k, strings.Join(slices.Sorted(maps.Keys(known)), ", "))
 		}
 	}
 	return nil
@@ -107,12 +108,3 @@ func settable(f *kong.Flag) bool {
 }
 
 func configKey(f *kong.Flag) string { return strings.ReplaceAll(f.Name, "-", "_") }
-
-func sortedKeys(m map[string]bool) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}

@@ -17,6 +17,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -270,7 +271,7 @@ func Verify(ctx context.Context, db *store.DB, anchors ...Anchor) (*Report, erro
 		if err := rows.Err(); err != nil {
 			return fmt.Errorf("read audit log: %w", err)
 		}
-		for _, seq := range sortedKeys(want) {
+		for _, seq := range slices.Sorted(maps.Keys(want)) {
 			rep.add(seq, "the anchor kept outside the database is missing from the chain: records were deleted")
 		}
 		if lastSeq != rep.Head || lastHash != rep.HeadHash {
@@ -360,13 +361,4 @@ func rawJSON(s string) any {
 		return nil
 	}
 	return json.RawMessage(s)
-}
-
-func sortedKeys(m map[int64]string) []int64 {
-	out := make([]int64, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -234,7 +235,7 @@ func (b *batch) loadOriginals(ids []string) error {
 	if err != nil {
 		return err
 	}
-	found := mapKeys(b.originals)
+	found := slices.Sorted(maps.Keys(b.originals))
 	postings, err := loadPostings(b.ctx, b.l.db.Dialect, b.tx, found, EntryPosted)
 	if err != nil {
 		return err
@@ -287,7 +288,7 @@ func (b *batch) loadHolds(ids []string) error {
 	if err != nil {
 		return err
 	}
-	postings, err := loadPostings(b.ctx, b.l.db.Dialect, b.tx, mapKeys(b.holds), EntryPending)
+	postings, err := loadPostings(b.ctx, b.l.db.Dialect, b.tx, slices.Sorted(maps.Keys(b.holds)), EntryPending)
 	if err != nil {
 		return err
 	}
@@ -778,7 +779,7 @@ func (b *batch) write() error {
 		}
 		holdRows = append(holdRows, []any{h.id, h.inst, h.status, exp, nullable(h.resolvedBy), h.createdAt, h.createdAt})
 	}
-	for _, id := range mapKeys(b.holds) {
+	for _, id := range slices.Sorted(maps.Keys(b.holds)) {
 		if h := b.holds[id]; h.dirty {
 			holdUpdates = append(holdUpdates, []any{h.status, h.resolvedBy, b.nowUs, h.id})
 		}
@@ -843,7 +844,7 @@ func (b *batch) fillDuplicates() error {
 	if len(b.dups) == 0 {
 		return nil
 	}
-	trs, err := b.l.loadTransactions(b.ctx, b.tx, mapKeys(b.dups))
+	trs, err := b.l.loadTransactions(b.ctx, b.tx, slices.Sorted(maps.Keys(b.dups)))
 	if err != nil {
 		return err
 	}
@@ -865,13 +866,4 @@ func nullable(s string) any {
 func dedupe(xs []string) []string {
 	slices.Sort(xs)
 	return slices.Compact(xs)
-}
-
-func mapKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }

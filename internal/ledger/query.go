@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -57,7 +59,7 @@ func (l *Ledger) loadTransactions(ctx context.Context, q queryer, ids []string) 
 	if err != nil {
 		return nil, err
 	}
-	err = inChunks(mapKeys(out), 1, func(chunk []string) error {
+	err = inChunks(slices.Sorted(maps.Keys(out)), 1, func(chunk []string) error {
 		rows, err := q.QueryContext(ctx, `SELECT `+entryCols+` FROM entries
 			WHERE tx_id`+inList(l.db.Dialect, len(chunk))+` ORDER BY tx_id, kind DESC, posting, side DESC`, inArgs(l.db.Dialect, chunk)...)
 		if err != nil {

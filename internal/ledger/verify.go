@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"maps"
 	"math/big"
+	"slices"
 	"time"
 
 	"github.com/suanpan/suanpan/internal/store"
@@ -121,7 +123,7 @@ func verifyAccounts(ctx context.Context, tx *sql.Tx, rep *VerifyReport) error {
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("verify accounts: %w", err)
 	}
-	for _, asset := range mapKeys(byAsset) {
+	for _, asset := range slices.Sorted(maps.Keys(byAsset)) {
 		t := byAsset[asset]
 		if t.dp.Cmp(&t.cp) != 0 || t.dpe.Cmp(&t.cpe) != 0 {
 			rep.add("trial_balance", asset, "debits and credits differ: posted %s/%s, pending %s/%s",
