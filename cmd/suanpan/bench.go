@@ -13,6 +13,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/suanpan/suanpan/internal/accounts"
 	"github.com/suanpan/suanpan/internal/bench"
 	"github.com/suanpan/suanpan/internal/ledger"
 	"github.com/suanpan/suanpan/internal/store"
@@ -234,6 +235,10 @@ func (c *BenchHTTPCmd) inProcess(ctx context.Context, a *app, cfg bench.HTTPConf
 	}
 	srvCfg := defaultServerConfig()
 	srvCfg.RootInstitution, srvCfg.RootName = "bench", "Bench"
+	// A throwaway store gets a throwaway key, kept nowhere.
+	if srvCfg.EncryptionKeys, err = accounts.GenerateKey("bench"); err != nil {
+		return nil, err
+	}
 	// The server logs only warnings and errors, so that its lines do not
 	// mix with the report.
 	log := slog.New(minLevel{a.log.Handler(), slog.LevelWarn})

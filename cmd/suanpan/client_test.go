@@ -54,6 +54,7 @@ type clientBooks struct {
 func newClientBooks(t *testing.T, engine store.Dialect) *clientBooks {
 	t.Helper()
 	cleanEnv(t)
+	setEncryptionKeys(t, engine)
 	b := &clientBooks{srv: startCommand(t, "http", "serve", "--addr", "127.0.0.1:0", "--store", storetest.Location(t, engine))}
 	b.url, b.key = b.srv.url, tokenPattern.FindString(b.srv.stdout.String())
 	url, key := b.url, b.key

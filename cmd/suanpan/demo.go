@@ -21,8 +21,9 @@ import (
 // DemoCmd serves the API on an SQLite store of its own, seeded with a
 // sample bank on first use, and prints an API key and commands to try.
 type DemoCmd struct {
-	Addr    string `default:"127.0.0.1:8080" env:"SUANPAN_ADDR" help:"Address to listen on, host:port."`
-	DataDir string `name:"data-dir" default:"${demo_dir}" env:"SUANPAN_DEMO_DIR" help:"Directory of the demo's SQLite store (demo.db) and API key (demo.key), created when missing and reused afterwards. Delete it to start over."`
+	Addr           string `default:"127.0.0.1:8080" env:"SUANPAN_ADDR" help:"Address to listen on, host:port."`
+	EncryptionKeys string `name:"encryption-keys" placeholder:"ID:BASE64,…" env:"SUANPAN_ENCRYPTION_KEYS" help:"Keys that encrypt customers' identity fields, as for serve; when empty, a key is generated once into demo.db.keys in the data directory."`
+	DataDir        string `name:"data-dir" default:"${demo_dir}" env:"SUANPAN_DEMO_DIR" help:"Directory of the demo's SQLite store (demo.db) and API key (demo.key), created when missing and reused afterwards. Delete it to start over."`
 }
 
 // Files in the demo's data directory.
@@ -51,6 +52,7 @@ func (c *DemoCmd) Run(ctx context.Context, a *app) (err error) {
 	defer closeStore(db, &err)
 	cfg := defaultServerConfig()
 	cfg.ShutdownTimeout = demoShutdownTimeout
+	cfg.EncryptionKeys = c.EncryptionKeys
 	srv, err := newAPIServer(ctx, db, cfg, a.log)
 	if err != nil {
 		return err

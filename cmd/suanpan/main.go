@@ -51,13 +51,14 @@ type CLI struct {
 	LogFormat string          `enum:"text,json" default:"text" env:"SUANPAN_LOG_FORMAT" help:"Log format on stderr: text or json."`
 	LogLevel  string          `enum:"debug,info,warn,error" default:"info" env:"SUANPAN_LOG_LEVEL" help:"Least severe level logged: debug, info, warn or error."`
 
-	Serve   ServeCmd   `cmd:"" help:"Serve the API until interrupted." group:"Server"`
-	Demo    DemoCmd    `cmd:"" help:"Serve the API on a local store seeded with sample data, and print how to try it." group:"Server"`
-	Migrate MigrateCmd `cmd:"" help:"Apply pending schema migrations to the store." group:"Server"`
-	Verify  VerifyCmd  `cmd:"" help:"Check the ledger against its journal. Exit status 0: consistent; 1: problems found; 2: error." group:"Server"`
-	Audit   AuditCmd   `cmd:"" help:"Check the audit log." group:"Server"`
-	Bench   BenchCmd   `cmd:"" help:"Measure performance on this machine." group:"Server"`
-	Version VersionCmd `cmd:"" help:"Print the version of suanpan and of the Go it was built with." group:"Server"`
+	Serve      ServeCmd      `cmd:"" help:"Serve the API until interrupted." group:"Server"`
+	Demo       DemoCmd       `cmd:"" help:"Serve the API on a local store seeded with sample data, and print how to try it." group:"Server"`
+	Migrate    MigrateCmd    `cmd:"" help:"Apply pending schema migrations to the store." group:"Server"`
+	Verify     VerifyCmd     `cmd:"" help:"Check the ledger against its journal. Exit status 0: consistent; 1: problems found; 2: error." group:"Server"`
+	RotateKeys RotateKeysCmd `cmd:"" name:"rotate-keys" help:"Re-encrypt customers' identity fields under the current --encryption-keys key and rebuild their index." group:"Server"`
+	Audit      AuditCmd      `cmd:"" help:"Check the audit log." group:"Server"`
+	Bench      BenchCmd      `cmd:"" help:"Measure performance on this machine." group:"Server"`
+	Version    VersionCmd    `cmd:"" help:"Print the version of suanpan and of the Go it was built with." group:"Server"`
 
 	Accounts     AccountsCmd     `cmd:"" help:"List, open, freeze, thaw and close accounts on a running server." group:"Client"`
 	Balance      BalanceCmd      `cmd:"" help:"Show an account's balances, now or as of a time." group:"Client"`

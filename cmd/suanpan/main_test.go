@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
@@ -43,6 +44,16 @@ func cleanEnv(t *testing.T) {
 			t.Setenv(k, "") // restores the value after the test
 			os.Unsetenv(k)
 		}
+	}
+}
+
+// setEncryptionKeys gives servers on PostgreSQL, which requires them, a
+// customer encryption key through the environment; on SQLite servers
+// generate their own.
+func setEncryptionKeys(t *testing.T, engine store.Dialect) {
+	t.Helper()
+	if engine == store.Postgres {
+		t.Setenv("SUANPAN_ENCRYPTION_KEYS", "t1:"+base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32)))
 	}
 }
 

@@ -23,7 +23,9 @@ type ServeCmd struct {
 	MaxBodyBytes      int64         `name:"max-body-bytes" default:"1048576" env:"SUANPAN_MAX_BODY_BYTES" help:"Largest request body accepted, in bytes."`
 	HoldSweepInterval time.Duration `name:"hold-sweep-interval" default:"1s" env:"SUANPAN_HOLD_SWEEP_INTERVAL" help:"How often holds past their timeout are voided."`
 	ShutdownTimeout   time.Duration `name:"shutdown-timeout" default:"30s" env:"SUANPAN_SHUTDOWN_TIMEOUT" help:"On SIGINT or SIGTERM, how long in-flight requests may take to finish before their connections are closed."`
-	TrustProxy        bool          `name:"trust-proxy" env:"SUANPAN_TRUST_PROXY" help:"Take the client's address (for the audit log) from X-Forwarded-For. Only behind a proxy that sets it."`
+	// EncryptionKeys is a secret: it is never logged or printed.
+	EncryptionKeys string `name:"encryption-keys" placeholder:"ID:BASE64,…" env:"SUANPAN_ENCRYPTION_KEYS" help:"Keys that encrypt customers' identity fields at rest: comma-separated ID:BASE64 pairs of 32-byte keys, the current key first, older keys after it to read rows written before a rotation. Required with PostgreSQL; on SQLite, when empty, a key is generated once into <store>.keys (mode 0600). Never logged; prefer the environment variable to the flag."`
+	TrustProxy     bool   `name:"trust-proxy" env:"SUANPAN_TRUST_PROXY" help:"Take the client's address (for the audit log) from X-Forwarded-For. Only behind a proxy that sets it."`
 }
 
 // Validate checks the flags before anything is opened.
@@ -45,7 +47,8 @@ func (c *ServeCmd) Run(ctx context.Context, a *app) (err error) {
 	defer closeStore(db, &err)
 	srv, err := newAPIServer(ctx, db, serverConfig{RootInstitution: c.RootInstitution, RootName: c.RootName,
 		RequestTimeout: c.RequestTimeout, MaxBodyBytes: c.MaxBodyBytes, HoldSweepInterval: c.HoldSweepInterval,
-		ShutdownTimeout: c.ShutdownTimeout, TrustProxy: c.TrustProxy, TLSCert: c.TLSCert, TLSKey: c.TLSKey}, a.log)
+		ShutdownTimeout: c.ShutdownTimeout, TrustProxy: c.TrustProxy, TLSCert: c.TLSCert, TLSKey: c.TLSKey,
+		EncryptionKeys: c.EncryptionKeys}, a.log)
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/suanpan/suanpan/internal/accounts"
 	"github.com/suanpan/suanpan/internal/audit"
 	"github.com/suanpan/suanpan/internal/auth"
 	"github.com/suanpan/suanpan/internal/clock"
@@ -35,6 +36,9 @@ type serverConfig struct {
 	// TLSCert and TLSKey are PEM files; with both set the server speaks
 	// HTTPS only.
 	TLSCert, TLSKey string
+	// EncryptionKeys encrypt customers' identity fields ("ID:BASE64,…",
+	// the current key first); empty: see keyring. A secret: never logged.
+	EncryptionKeys string
 }
 
 func defaultServerConfig() serverConfig {
@@ -68,7 +72,8 @@ type apiServer struct {
 	tls    *tls.Config // nil: plain HTTP
 }
 
-// newAPIServer loads the TLS certificate (if any), starts the ledger engine
+// newAPIServer loads the TLS certificate (if any) and the encryption keys,
+// starts the ledger engine
 // with its batch metrics and the hold sweeper on db, and builds the API.
 // The sweeper runs until ctx ends or the ledger is closed. Call serve, or
 // close when the server is not going to serve after all.
@@ -84,12 +89,17 @@ func newAPIServer(ctx context.Context, db *store.DB, cfg serverConfig, log *slog
 		}
 		s.tls = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
+	keys, err := keyring(cfg.EncryptionKeys, db, log)
+	if err != nil {
+		return nil, err
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.ledger = ledger.New(db, ledger.Options{OnBatch: httpapi.LedgerMetrics(reg)})
 	s.ledger.StartSweeper(ctx, cfg.HoldSweepInterval, func(err error) { log.Error("expire holds", "err", err) })
 	s.auth = auth.NewService(db, clock.Real{})
-	s.api = httpapi.New(httpapi.Deps{DB: db, Ledger: s.ledger, Auth: s.auth, Clock: clock.Real{}, Log: log, Registry: reg},
+	s.api = httpapi.New(httpapi.Deps{DB: db, Ledger: s.ledger, Auth: s.auth, Customers: accounts.NewCustomers(db, clock.Real{}, keys),
+		Clock: clock.Real{}, Log: log, Registry: reg},
 		httpapi.Config{MaxBodyBytes: cfg.MaxBodyBytes, RequestTimeout: cfg.RequestTimeout, Version: version(),
 			TrustProxy: cfg.TrustProxy})
 	return s, nil

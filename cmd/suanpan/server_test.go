@@ -10,6 +10,8 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"io"
@@ -26,6 +28,7 @@ import (
 	"time"
 
 	"github.com/suanpan/suanpan/internal/auth"
+	"github.com/suanpan/suanpan/internal/httpapi"
 	"github.com/suanpan/suanpan/internal/ledger"
 	"github.com/suanpan/suanpan/internal/store"
 	"github.com/suanpan/suanpan/internal/store/storetest"
@@ -161,6 +164,13 @@ func TestServe(t *testing.T) {
 		t.Run(string(engine), func(t *testing.T) {
 			cleanEnv(t)
 			loc := storetest.Location(t, engine)
+			if engine == store.Postgres {
+				code, _, stderr := cli(t, "serve", "--addr", "127.0.0.1:0", "--store", loc)
+				if code == 0 || !strings.Contains(stderr, "--encryption-keys (SUANPAN_ENCRYPTION_KEYS) is required with a PostgreSQL store") {
+					t.Fatalf("serve on PostgreSQL without keys: exit %d, %s", code, stderr)
+				}
+			}
+			setEncryptionKeys(t, engine)
 
 			first := startCommand(t, "http", "serve", "--addr", "127.0.0.1:0", "--store", loc)
 			out := first.stdout.String()
@@ -180,9 +190,23 @@ func TestServe(t *testing.T) {
 					t.Errorf("/metrics lacks %s", m)
 				}
 			}
+			created := mustFetch(t, 201, "POST", first.url+"/v1/customers", key, `{"type":"personal","name":"张三","id_doc_type":"passport","id_doc_number":"E12345678","phone":"13800138000"}`)
+			var cust httpapi.CustomerView
+			if err := json.Unmarshal([]byte(created), &cust); err != nil || cust.Phone != "138****8000" {
+				t.Fatalf("created customer %s (%v)", created, err)
+			}
 			first.mustStop()
 			if logs := first.stderr.String(); strings.Contains(logs, key) || !strings.Contains(logs, "listening") {
 				t.Errorf("logs show the key or lack the listening line:\n%s", logs)
+			}
+			if engine == store.SQLite {
+				fi, err := os.Stat(loc + ".keys")
+				if err != nil || fi.Mode().Perm() != 0o600 {
+					t.Errorf("key file: %v, %v; want mode 0600", fi, err)
+				}
+				if logs := first.stderr.String(); !strings.Contains(logs, loc+".keys") {
+					t.Errorf("logs do not say where the generated key is:\n%s", logs)
+				}
 			}
 
 			second := startCommand(t, "http", "serve", "--addr", "127.0.0.1:0", "--store", loc)
@@ -190,6 +214,10 @@ func TestServe(t *testing.T) {
 				t.Errorf("second start printed %q, want nothing: the key is shown only once", out)
 			}
 			mustFetch(t, 200, "GET", second.url+"/v1/accounts", key, "")
+			// The second start reads what the first encrypted.
+			if got := mustFetch(t, 200, "GET", second.url+"/v1/customers/"+cust.ID+"?reveal=true", key, ""); !strings.Contains(got, `"phone":"13800138000"`) {
+				t.Errorf("revealed customer after a restart: %s", got)
+			}
 			second.mustStop()
 		})
 	}
@@ -396,4 +424,34 @@ func TestServeSettings(t *testing.T) {
 			t.Errorf("serve lacks --%s (has %v)", want, serve)
 		}
 	}
+}
+
+func TestRotateKeys(t *testing.T) {
+	cleanEnv(t)
+	path := filepath.Join(t.TempDir(), "s.db")
+	r := startCommand(t, "http", "serve", "--addr", "127.0.0.1:0", "--store", path)
+	key := tokenPattern.FindString(r.stdout.String())
+	created := mustFetch(t, 201, "POST", r.url+"/v1/customers", key, `{"type":"personal","name":"Li","id_doc_type":"passport","id_doc_number":"E12345678"}`)
+	r.mustStop()
+	var cust httpapi.CustomerView
+	if err := json.Unmarshal([]byte(created), &cust); err != nil {
+		t.Fatal(err)
+	}
+	old, err := os.ReadFile(path + ".keys")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := "k2:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{9}, 32)) + "," + strings.TrimSpace(string(old))
+	if out := mustRun(t, 0, "rotate-keys", "--store", path, "--encryption-keys", keys); !strings.Contains(out, "re-encrypted 1 customers under key k2") {
+		t.Errorf("rotate-keys printed %q", out)
+	}
+	if out := mustRun(t, 0, "rotate-keys", "--store", path, "--encryption-keys", keys); !strings.Contains(out, "re-encrypted 0 customers") {
+		t.Errorf("second rotate-keys printed %q", out)
+	}
+	// Only the new key is needed now.
+	second := startCommand(t, "http", "serve", "--addr", "127.0.0.1:0", "--store", path, "--encryption-keys", strings.Split(keys, ",")[0])
+	if got := mustFetch(t, 200, "GET", second.url+"/v1/customers?id_number=E12345678", key, ""); !strings.Contains(got, cust.ID) {
+		t.Errorf("find by ID number after rotation: %s", got)
+	}
+	second.mustStop()
 }

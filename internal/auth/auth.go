@@ -27,6 +27,11 @@ const (
 	KeysWrite         Permission = "keys:write"         // create and revoke API keys
 	AuditRead         Permission = "audit:read"         // read and verify the audit log
 	LedgerVerify      Permission = "ledger:verify"      // run Verify
+	CustomersRead     Permission = "customers:read"     // read customers, identity fields masked
+	CustomersWrite    Permission = "customers:write"    // create customers, change their status and properties
+	// CustomersPII reveals customers' identity fields in plain text (each
+	// reveal is audited).
+	CustomersPII Permission = "customers:pii"
 )
 
 // Role is a named set of permissions.
@@ -48,11 +53,11 @@ const (
 
 var roles = map[Role][]Permission{
 	RoleAdmin: {LedgerRead, LedgerPost, AccountsWrite, AccountsFreeze, AssetsWrite, InstitutionsWrite,
-		InstitutionsRead, KeysWrite, AuditRead, LedgerVerify},
-	RoleOperator: {LedgerRead, LedgerPost, AccountsWrite, AccountsFreeze, InstitutionsRead},
+		InstitutionsRead, KeysWrite, AuditRead, LedgerVerify, CustomersRead, CustomersWrite, CustomersPII},
+	RoleOperator: {LedgerRead, LedgerPost, AccountsWrite, AccountsFreeze, InstitutionsRead, CustomersRead, CustomersWrite},
 	RolePoster:   {LedgerRead, LedgerPost},
-	RoleViewer:   {LedgerRead, InstitutionsRead},
-	RoleAuditor:  {LedgerRead, InstitutionsRead, AuditRead, LedgerVerify},
+	RoleViewer:   {LedgerRead, InstitutionsRead, CustomersRead},
+	RoleAuditor:  {LedgerRead, InstitutionsRead, AuditRead, LedgerVerify, CustomersRead},
 }
 
 // Roles lists the built-in roles.

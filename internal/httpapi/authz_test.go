@@ -86,6 +86,12 @@ var authzMatrix = map[string]authzCase{
 	"POST /v1/keys/{id}/revoke":     {path: "/v1/keys/{key}/revoke", wrongRole: auth.RoleOperator, cross: crossNotFound},
 	"GET /v1/audit":                 {path: "/v1/audit", wrongRole: auth.RoleViewer, cross: crossExcludes},
 	"POST /v1/audit/verify":         {path: "/v1/audit/verify", wrongRole: auth.RolePoster, cross: crossForbidden, why: "the chain spans the whole store: only root keys verify it"},
+	"POST /v1/customers": {path: "/v1/customers", body: map[string]any{"institution_id": "branch-a", "type": "personal", "name": "X"},
+		wrongRole: auth.RoleViewer, cross: crossForbidden},
+	"GET /v1/customers":                 {path: "/v1/customers", wrongRole: auth.RolePoster, cross: crossExcludes},
+	"GET /v1/customers/{id}":            {path: "/v1/customers/{customer}", wrongRole: auth.RolePoster, cross: crossNotFound},
+	"POST /v1/customers/{id}/status":    {path: "/v1/customers/{customer}/status", body: map[string]any{"status": "frozen"}, wrongRole: auth.RoleAuditor, cross: crossNotFound},
+	"PUT /v1/customers/{id}/properties": {path: "/v1/customers/{customer}/properties", body: map[string]any{"properties": map[string]string{"x": "y"}}, wrongRole: auth.RoleViewer, cross: crossNotFound},
 }
 
 // TestAuthorizationMatrix calls every route without a key, with a key whose
@@ -127,11 +133,13 @@ func TestAuthorizationMatrix(t *testing.T) {
 		tx := a.transfer(keys[auth.RoleAdmin], "ba-t1", bank, account, "CNY", 1000)
 		hold := a.hold(keys[auth.RoleAdmin], "", "ba-h1", 0, posting(account, bank, "CNY", 10))
 		a.must(http.StatusOK, keys[auth.RoleAdmin], "POST", "/v1/accounts/"+frozen+"/freeze", map[string]any{"side": "both"}, nil)
+		var customer httpapi.CustomerView
+		a.must(http.StatusCreated, keys[auth.RoleAdmin], "POST", "/v1/customers", map[string]any{"type": "personal", "name": "Branch A customer"}, &customer)
 		key := keyID(keys[auth.RoleViewer])
 		fill := strings.NewReplacer("{bank}", bank, "{account}", account, "{frozen}", frozen, "{empty}", empty,
-			"{tx}", tx.ID, "{hold}", hold.ID, "{key}", key)
+			"{tx}", tx.ID, "{hold}", hold.ID, "{key}", key, "{customer}", customer.ID)
 		// Strings found only in branch-a's data.
-		markers := []string{"branch-a", "ba2001", "ba1002", "ba-t1", bank, account, tx.ID, hold.ID, key}
+		markers := []string{"branch-a", "ba2001", "ba1002", "ba-t1", bank, account, tx.ID, hold.ID, key, customer.ID}
 		holds := func(body []byte) string {
 			for _, m := range markers {
 				if strings.Contains(string(body), m) {
@@ -232,5 +240,10 @@ func TestAuthorizationMatrix(t *testing.T) {
 			t.Errorf("empty account is %s", v.Status)
 		}
 		a.must(http.StatusOK, keys[auth.RoleViewer], "GET", "/v1/accounts", nil, nil)
+		var c httpapi.CustomerView
+		a.must(http.StatusOK, a.admin, "GET", "/v1/customers/"+customer.ID, nil, &c)
+		if c.Status != "active" || len(c.Properties) != 0 {
+			t.Errorf("branch-a's customer changed: %+v", c)
+		}
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/danielgtaylor/huma/v2"
+	"github.com/suanpan/suanpan/internal/accounts"
 	"github.com/suanpan/suanpan/internal/auth"
 	"github.com/suanpan/suanpan/internal/ledger"
 )
@@ -126,6 +127,13 @@ var authStatus = map[string]int{
 	auth.CodeConflict:        http.StatusConflict,
 }
 
+var accountsStatus = map[accounts.Code]int{
+	accounts.CodeInvalidRequest:      http.StatusUnprocessableEntity,
+	accounts.CodeCustomerNotFound:    http.StatusNotFound,
+	accounts.CodeInvalidStatusChange: http.StatusConflict,
+	accounts.CodeConflict:            http.StatusConflict,
+}
+
 // toProblem turns any error a handler meets into the problem the client
 // sees. Errors without a code are internal: the client gets a generic
 // message and the request ID, the log gets the detail.
@@ -155,6 +163,19 @@ func (s *Server) toProblem(ctx context.Context, err error) error {
 		}
 		return &Problem{Type: problemType(ae.Code), Title: http.StatusText(status), Status: status,
 			Code: ae.Code, Detail: ae.Message, Field: bodyField(ae.Field), RequestID: requestID(ctx)}
+	}
+	var ce *accounts.Error
+	if errors.As(err, &ce) {
+		status := accountsStatus[ce.Code]
+		if status == 0 {
+			status = http.StatusUnprocessableEntity
+		}
+		field := bodyField(ce.Field)
+		if ce.Field == "id_number" {
+			field = "query.id_number"
+		}
+		return &Problem{Type: problemType(string(ce.Code)), Title: http.StatusText(status), Status: status,
+			Code: string(ce.Code), Detail: ce.Message, Field: field, RequestID: requestID(ctx)}
 	}
 	if errors.Is(err, ledger.ErrClosed) {
 		return &Problem{Type: problemType("unavailable"), Title: http.StatusText(http.StatusServiceUnavailable), Status: http.StatusServiceUnavailable, Code: "unavailable",

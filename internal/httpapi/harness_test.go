@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/suanpan/suanpan/internal/accounts"
 	"github.com/suanpan/suanpan/internal/audit"
 	"github.com/suanpan/suanpan/internal/auth"
 	"github.com/suanpan/suanpan/internal/clock"
@@ -33,8 +34,11 @@ type api struct {
 	ledger *ledger.Ledger
 	auth   *auth.Service
 	srv    *httpapi.Server
-	ts     *httptest.Server
-	admin  string
+
+	keys      *accounts.Keyring
+	customers *accounts.Customers
+	ts        *httptest.Server
+	admin     string
 }
 
 func eachAPI(t *testing.T, fn func(t *testing.T, a *api)) {
@@ -68,7 +72,9 @@ func newAPIOptions(t testing.TB, db *store.DB, cfg httpapi.Config, opts ledger.O
 		t.Fatalf("bootstrap: %v", err)
 	}
 	a.admin = token
-	a.srv = httpapi.New(httpapi.Deps{DB: db, Ledger: a.ledger, Auth: a.auth, Clock: a.clock, Registry: reg}, cfg)
+	a.keys = testKeyring(t)
+	a.customers = accounts.NewCustomers(db, a.clock, a.keys)
+	a.srv = httpapi.New(httpapi.Deps{DB: db, Ledger: a.ledger, Auth: a.auth, Customers: a.customers, Clock: a.clock, Registry: reg}, cfg)
 	a.ts = httptest.NewServer(a.srv.Handler())
 	t.Cleanup(a.ts.Close)
 	return a

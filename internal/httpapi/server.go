@@ -27,6 +27,7 @@ import (
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/suanpan/suanpan/internal/accounts"
 	"github.com/suanpan/suanpan/internal/auth"
 	"github.com/suanpan/suanpan/internal/clock"
 	"github.com/suanpan/suanpan/internal/ledger"
@@ -47,12 +48,15 @@ type Config struct {
 
 // Deps are the services the API calls.
 type Deps struct {
-	DB       *store.DB
-	Ledger   *ledger.Ledger
-	Auth     *auth.Service
-	Clock    clock.Clock
-	Log      *slog.Logger
-	Registry *prometheus.Registry
+	DB     *store.DB
+	Ledger *ledger.Ledger
+	Auth   *auth.Service
+	// Customers serves /v1/customers; without it those routes answer
+	// 503 unavailable.
+	Customers *accounts.Customers
+	Clock     clock.Clock
+	Log       *slog.Logger
+	Registry  *prometheus.Registry
 }
 
 // Server serves the API.
@@ -123,6 +127,7 @@ func New(d Deps, cfg Config) *Server {
 	s.api = humago.New(s.mux, hc)
 	s.registerLedger()
 	s.registerPlatform()
+	s.registerCustomers()
 
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")

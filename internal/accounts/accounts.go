@@ -1,0 +1,58 @@
+// Package accounts is Suanpan's account system: customers, products, the
+// account life cycle and business operations, built on the ledger.
+//
+// It never writes a balance except through the ledger, and never logs,
+// audits or returns a customer's identity fields in plain text unless a
+// caller explicitly asks to reveal them: they are encrypted at rest
+// (Keyring) and masked everywhere else (MaskName, MaskIDNumber, MaskPhone).
+package accounts
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Code is a stable, machine-readable reason why the account system refused
+// something. Codes never change meaning; the API passes them on unchanged.
+type Code string
+
+// The refusal codes.
+const (
+	CodeInvalidRequest      Code = "invalid_request"       // a field is missing, malformed or not allowed here
+	CodeCustomerNotFound    Code = "customer_not_found"    // no such customer (in the caller's institutions)
+	CodeInvalidStatusChange Code = "invalid_status_change" // e.g. reopening a closed customer
+	CodeConflict            Code = "conflict"              // e.g. an open customer of the institution has this ID number
+)
+
+// Error is a refusal: a stable code, a message safe to show the caller (it
+// never holds an identity value) and, for validation errors, the field at
+// fault.
+type Error struct {
+	Code    Code
+	Message string
+	Field   string
+}
+
+func (e *Error) Error() string {
+	if e.Field != "" {
+		return fmt.Sprintf("%s: %s (%s)", e.Code, e.Message, e.Field)
+	}
+	return fmt.Sprintf("%s: %s", e.Code, e.Message)
+}
+
+func errorf(code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+func fieldErr(field, format string, args ...any) *Error {
+	return &Error{Code: CodeInvalidRequest, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorCode returns the code of the accounts error in err's chain, or "".
+func ErrorCode(err error) Code {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ""
+}
