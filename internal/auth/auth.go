@@ -27,6 +27,8 @@ const (
 	KeysWrite         Permission = "keys:write"         // create and revoke API keys
 	AuditRead         Permission = "audit:read"         // read and verify the audit log
 	LedgerVerify      Permission = "ledger:verify"      // run Verify
+	ProductsRead      Permission = "products:read"      // read account products and quote their fees and limits
+	ProductsWrite     Permission = "products:write"     // create, change and retire account products
 )
 
 // Role is a named set of permissions.
@@ -48,11 +50,11 @@ const (
 
 var roles = map[Role][]Permission{
 	RoleAdmin: {LedgerRead, LedgerPost, AccountsWrite, AccountsFreeze, AssetsWrite, InstitutionsWrite,
-		InstitutionsRead, KeysWrite, AuditRead, LedgerVerify},
-	RoleOperator: {LedgerRead, LedgerPost, AccountsWrite, AccountsFreeze, InstitutionsRead},
-	RolePoster:   {LedgerRead, LedgerPost},
-	RoleViewer:   {LedgerRead, InstitutionsRead},
-	RoleAuditor:  {LedgerRead, InstitutionsRead, AuditRead, LedgerVerify},
+		InstitutionsRead, KeysWrite, AuditRead, LedgerVerify, ProductsRead, ProductsWrite},
+	RoleOperator: {LedgerRead, LedgerPost, AccountsWrite, AccountsFreeze, InstitutionsRead, ProductsRead, ProductsWrite},
+	RolePoster:   {LedgerRead, LedgerPost, ProductsRead},
+	RoleViewer:   {LedgerRead, InstitutionsRead, ProductsRead},
+	RoleAuditor:  {LedgerRead, InstitutionsRead, AuditRead, LedgerVerify, ProductsRead},
 }
 
 // Roles lists the built-in roles.

@@ -413,17 +413,18 @@ func TestKeys(t *testing.T) {
 
 func TestRoles(t *testing.T) {
 	all := []auth.Permission{auth.LedgerRead, auth.LedgerPost, auth.AccountsWrite, auth.AccountsFreeze, auth.AssetsWrite,
-		auth.InstitutionsWrite, auth.InstitutionsRead, auth.KeysWrite, auth.AuditRead, auth.LedgerVerify}
+		auth.InstitutionsWrite, auth.InstitutionsRead, auth.KeysWrite, auth.AuditRead, auth.LedgerVerify, auth.ProductsRead, auth.ProductsWrite}
 	want := []auth.Role{auth.RoleAdmin, auth.RoleAuditor, auth.RoleOperator, auth.RolePoster, auth.RoleViewer}
 	if diff := cmp.Diff(want, auth.Roles()); diff != "" {
 		t.Errorf("roles (-want +got):\n%s", diff)
 	}
 	grants := map[auth.Role][]auth.Permission{
-		auth.RoleAdmin:    all,
-		auth.RoleOperator: {auth.LedgerRead, auth.LedgerPost, auth.AccountsWrite, auth.AccountsFreeze, auth.InstitutionsRead},
-		auth.RolePoster:   {auth.LedgerRead, auth.LedgerPost},
-		auth.RoleViewer:   {auth.LedgerRead, auth.InstitutionsRead},
-		auth.RoleAuditor:  {auth.LedgerRead, auth.InstitutionsRead, auth.AuditRead, auth.LedgerVerify},
+		auth.RoleAdmin: all,
+		auth.RoleOperator: {auth.LedgerRead, auth.LedgerPost, auth.AccountsWrite, auth.AccountsFreeze, auth.InstitutionsRead,
+			auth.ProductsRead, auth.ProductsWrite},
+		auth.RolePoster:  {auth.LedgerRead, auth.LedgerPost, auth.ProductsRead},
+		auth.RoleViewer:  {auth.LedgerRead, auth.InstitutionsRead, auth.ProductsRead},
+		auth.RoleAuditor: {auth.LedgerRead, auth.InstitutionsRead, auth.AuditRead, auth.LedgerVerify, auth.ProductsRead},
 	}
 	for _, r := range auth.Roles() {
 		if !r.Valid() {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/danielgtaylor/huma/v2"
+	"github.com/suanpan/suanpan/internal/accounts"
 	"github.com/suanpan/suanpan/internal/auth"
 	"github.com/suanpan/suanpan/internal/ledger"
 )
@@ -118,6 +119,17 @@ var ledgerStatus = map[ledger.Code]int{
 	ledger.CodeBatchTooLarge:           http.StatusRequestEntityTooLarge,
 }
 
+// accountsStatus maps each accounts code to its HTTP status.
+var accountsStatus = map[string]int{
+	accounts.CodeInvalidRequest:      http.StatusUnprocessableEntity,
+	accounts.CodeOverflow:            http.StatusUnprocessableEntity,
+	accounts.CodeOperationNotAllowed: http.StatusUnprocessableEntity,
+	accounts.CodeChannelNotAllowed:   http.StatusUnprocessableEntity,
+	accounts.CodeLimitExceeded:       http.StatusUnprocessableEntity,
+	accounts.CodeProductNotFound:     http.StatusNotFound,
+	accounts.CodeConflict:            http.StatusConflict,
+}
+
 var authStatus = map[string]int{
 	auth.CodeUnauthenticated: http.StatusUnauthorized,
 	auth.CodeForbidden:       http.StatusForbidden,
@@ -155,6 +167,19 @@ func (s *Server) toProblem(ctx context.Context, err error) error {
 		}
 		return &Problem{Type: problemType(ae.Code), Title: http.StatusText(status), Status: status,
 			Code: ae.Code, Detail: ae.Message, Field: bodyField(ae.Field), RequestID: requestID(ctx)}
+	}
+	var ce *accounts.Error
+	if errors.As(err, &ce) {
+		status := accountsStatus[ce.Code]
+		if status == 0 {
+			status = http.StatusUnprocessableEntity
+		}
+		field := bodyField(ce.Field)
+		if ce.Field == "after" || ce.Field == "version" {
+			field = "query." + ce.Field
+		}
+		return &Problem{Type: problemType(ce.Code), Title: http.StatusText(status), Status: status,
+			Code: ce.Code, Detail: ce.Message, Field: field, RequestID: requestID(ctx)}
 	}
 	if errors.Is(err, ledger.ErrClosed) {
 		return &Problem{Type: problemType("unavailable"), Title: http.StatusText(http.StatusServiceUnavailable), Status: http.StatusServiceUnavailable, Code: "unavailable",

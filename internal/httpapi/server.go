@@ -27,6 +27,7 @@ import (
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/suanpan/suanpan/internal/accounts"
 	"github.com/suanpan/suanpan/internal/auth"
 	"github.com/suanpan/suanpan/internal/clock"
 	"github.com/suanpan/suanpan/internal/ledger"
@@ -47,9 +48,11 @@ type Config struct {
 
 // Deps are the services the API calls.
 type Deps struct {
-	DB       *store.DB
-	Ledger   *ledger.Ledger
-	Auth     *auth.Service
+	DB     *store.DB
+	Ledger *ledger.Ledger
+	Auth   *auth.Service
+	// Products is built on DB and Clock when nil.
+	Products *accounts.ProductService
 	Clock    clock.Clock
 	Log      *slog.Logger
 	Registry *prometheus.Registry
@@ -94,6 +97,9 @@ func New(d Deps, cfg Config) *Server {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
+	if d.Products == nil {
+		d.Products = accounts.NewProductService(d.DB, d.Clock)
+	}
 	// huma builds the errors it finds itself (validation, content
 	// negotiation) with this package variable; ours carry a code.
 	hookErrors.Do(func() { huma.NewError = newProblem })
@@ -123,6 +129,7 @@ func New(d Deps, cfg Config) *Server {
 	s.api = humago.New(s.mux, hc)
 	s.registerLedger()
 	s.registerPlatform()
+	s.registerProducts()
 
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
