@@ -22,6 +22,11 @@ const (
 	CodeCustomerNotFound    Code = "customer_not_found"    // no such customer (in the caller's institutions)
 	CodeInvalidStatusChange Code = "invalid_status_change" // e.g. reopening a closed customer
 	CodeConflict            Code = "conflict"              // e.g. an open customer of the institution has this ID number
+	CodeProductNotFound     Code = "product_not_found"     // no such product (in the caller's institution)
+	CodeOverflow            Code = "overflow"              // a fee or a limit sum would leave the int64 range
+	CodeOperationNotAllowed Code = "operation_not_allowed" // the product does not allow this operation type
+	CodeChannelNotAllowed   Code = "channel_not_allowed"   // the product does not allow this channel
+	CodeLimitExceeded       Code = "limit_exceeded"        // a per-transaction, daily or monthly limit; Field names which
 )
 
 // Error is a refusal: a stable code, a message safe to show the caller (it
@@ -42,6 +47,11 @@ func (e *Error) Error() string {
 
 func errorf(code Code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// errorAt is a refusal with a code and the field at fault.
+func errorAt(code Code, field, format string, args ...any) *Error {
+	return &Error{Code: code, Field: field, Message: fmt.Sprintf(format, args...)}
 }
 
 func fieldErr(field, format string, args ...any) *Error {

@@ -32,6 +32,8 @@ const (
 	// CustomersPII reveals customers' identity fields in plain text (each
 	// reveal is audited).
 	CustomersPII Permission = "customers:pii"
+	ProductsRead      Permission = "products:read"      // read account products and quote their fees and limits
+	ProductsWrite     Permission = "products:write"     // create, change and retire account products
 )
 
 // Role is a named set of permissions.
@@ -53,11 +55,11 @@ const (
 
 var roles = map[Role][]Permission{
 	RoleAdmin: {LedgerRead, LedgerPost, AccountsWrite, AccountsFreeze, AssetsWrite, InstitutionsWrite,
-		InstitutionsRead, KeysWrite, AuditRead, LedgerVerify, CustomersRead, CustomersWrite, CustomersPII},
-	RoleOperator: {LedgerRead, LedgerPost, AccountsWrite, AccountsFreeze, InstitutionsRead, CustomersRead, CustomersWrite},
-	RolePoster:   {LedgerRead, LedgerPost},
-	RoleViewer:   {LedgerRead, InstitutionsRead, CustomersRead},
-	RoleAuditor:  {LedgerRead, InstitutionsRead, AuditRead, LedgerVerify, CustomersRead},
+		InstitutionsRead, KeysWrite, AuditRead, LedgerVerify, CustomersRead, CustomersWrite, CustomersPII, ProductsRead, ProductsWrite},
+	RoleOperator: {LedgerRead, LedgerPost, AccountsWrite, AccountsFreeze, InstitutionsRead, CustomersRead, CustomersWrite, ProductsRead, ProductsWrite},
+	RolePoster:   {LedgerRead, LedgerPost, ProductsRead},
+	RoleViewer:   {LedgerRead, InstitutionsRead, CustomersRead, ProductsRead},
+	RoleAuditor:  {LedgerRead, InstitutionsRead, AuditRead, LedgerVerify, CustomersRead, ProductsRead},
 }
 
 // Roles lists the built-in roles.

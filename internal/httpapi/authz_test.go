@@ -46,7 +46,21 @@ type authzCase struct {
 	parentQuery string
 }
 
-const everyRole = "every role has ledger:read"
+const (
+	everyRole        = "every role has ledger:read"
+	everyProductRole = "every role has products:read"
+)
+
+// productConfig is a valid product body for the matrix.
+var productConfig = map[string]any{"name": "BA wallet", "class": "wallet", "asset": "CNY", "chart_code": "ba2001", "normal_side": "credit"}
+
+func withID(id, inst string, m map[string]any) map[string]any {
+	out := map[string]any{"id": id, "institution_id": inst}
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
 
 // authzMatrix lists every route. TestAuthorizationMatrix fails when a route
 // is added without an entry here.
@@ -73,19 +87,27 @@ var authzMatrix = map[string]authzCase{
 	"POST /v1/transactions/{id}/reversals":          {path: "/v1/transactions/{tx}/reversals", body: map[string]any{"reference": "x3"}, wrongRole: auth.RoleViewer, cross: crossNotFound},
 	"POST /v1/holds": {path: "/v1/holds", body: map[string]any{"institution_id": "branch-a", "reference": "x4",
 		"postings": []any{posting("{bank}", "{account}", "CNY", 1)}}, wrongRole: auth.RoleAuditor, cross: crossForbidden},
-	"GET /v1/holds/{id}":            {path: "/v1/holds/{hold}", cross: crossNotFound, why: everyRole},
-	"POST /v1/holds/{id}/post":      {path: "/v1/holds/{hold}/post", body: map[string]any{"reference": "x5"}, wrongRole: auth.RoleViewer, cross: crossNotFound},
-	"POST /v1/holds/{id}/void":      {path: "/v1/holds/{hold}/void", body: map[string]any{"reference": "x6"}, wrongRole: auth.RoleAuditor, cross: crossNotFound},
-	"GET /v1/reports/trial-balance": {path: "/v1/reports/trial-balance", cross: crossExcludes, why: everyRole},
-	"POST /v1/ledger/verify":        {path: "/v1/ledger/verify", wrongRole: auth.RolePoster, cross: crossForbidden, why: "verification covers the whole store: only root keys run it"},
-	"POST /v1/institutions":         {path: "/v1/institutions", body: map[string]any{"id": "x7", "parent_id": "branch-a", "name": "X7"}, wrongRole: auth.RoleOperator, cross: crossForbidden},
-	"GET /v1/institutions":          {path: "/v1/institutions", wrongRole: auth.RolePoster, cross: crossExcludes},
-	"GET /v1/institutions/{id}":     {path: "/v1/institutions/branch-a", wrongRole: auth.RolePoster, cross: crossNotFound},
-	"POST /v1/keys":                 {path: "/v1/keys", body: map[string]any{"institution_id": "branch-a", "role": "viewer"}, wrongRole: auth.RoleOperator, cross: crossForbidden},
-	"GET /v1/keys":                  {path: "/v1/keys", wrongRole: auth.RoleAuditor, cross: crossExcludes},
-	"POST /v1/keys/{id}/revoke":     {path: "/v1/keys/{key}/revoke", wrongRole: auth.RoleOperator, cross: crossNotFound},
-	"GET /v1/audit":                 {path: "/v1/audit", wrongRole: auth.RoleViewer, cross: crossExcludes},
-	"POST /v1/audit/verify":         {path: "/v1/audit/verify", wrongRole: auth.RolePoster, cross: crossForbidden, why: "the chain spans the whole store: only root keys verify it"},
+	"GET /v1/holds/{id}":             {path: "/v1/holds/{hold}", cross: crossNotFound, why: everyRole},
+	"POST /v1/holds/{id}/post":       {path: "/v1/holds/{hold}/post", body: map[string]any{"reference": "x5"}, wrongRole: auth.RoleViewer, cross: crossNotFound},
+	"POST /v1/holds/{id}/void":       {path: "/v1/holds/{hold}/void", body: map[string]any{"reference": "x6"}, wrongRole: auth.RoleAuditor, cross: crossNotFound},
+	"GET /v1/reports/trial-balance":  {path: "/v1/reports/trial-balance", cross: crossExcludes, why: everyRole},
+	"POST /v1/ledger/verify":         {path: "/v1/ledger/verify", wrongRole: auth.RolePoster, cross: crossForbidden, why: "verification covers the whole store: only root keys run it"},
+	"POST /v1/institutions":          {path: "/v1/institutions", body: map[string]any{"id": "x7", "parent_id": "branch-a", "name": "X7"}, wrongRole: auth.RoleOperator, cross: crossForbidden},
+	"GET /v1/institutions":           {path: "/v1/institutions", wrongRole: auth.RolePoster, cross: crossExcludes},
+	"GET /v1/institutions/{id}":      {path: "/v1/institutions/branch-a", wrongRole: auth.RolePoster, cross: crossNotFound},
+	"POST /v1/keys":                  {path: "/v1/keys", body: map[string]any{"institution_id": "branch-a", "role": "viewer"}, wrongRole: auth.RoleOperator, cross: crossForbidden},
+	"GET /v1/keys":                   {path: "/v1/keys", wrongRole: auth.RoleAuditor, cross: crossExcludes},
+	"POST /v1/keys/{id}/revoke":      {path: "/v1/keys/{key}/revoke", wrongRole: auth.RoleOperator, cross: crossNotFound},
+	"GET /v1/audit":                  {path: "/v1/audit", wrongRole: auth.RoleViewer, cross: crossExcludes},
+	"POST /v1/audit/verify":          {path: "/v1/audit/verify", wrongRole: auth.RolePoster, cross: crossForbidden, why: "the chain spans the whole store: only root keys verify it"},
+	"POST /v1/products":              {path: "/v1/products", body: withID("x-product", "branch-a", productConfig), wrongRole: auth.RolePoster, cross: crossForbidden},
+	"GET /v1/products":               {path: "/v1/products", cross: crossExcludes, why: everyProductRole},
+	"GET /v1/products/{id}":          {path: "/v1/products/ba-wallet", cross: crossNotFound, why: everyProductRole, parentQuery: "?institution_id=branch-a"},
+	"GET /v1/products/{id}/versions": {path: "/v1/products/ba-wallet/versions", cross: crossNotFound, why: everyProductRole, parentQuery: "?institution_id=branch-a"},
+	"PUT /v1/products/{id}":          {path: "/v1/products/ba-wallet", body: productConfig, wrongRole: auth.RoleViewer, cross: crossNotFound},
+	"POST /v1/products/{id}/retire":  {path: "/v1/products/ba-wallet/retire", wrongRole: auth.RoleAuditor, cross: crossNotFound},
+	"POST /v1/products/{id}/quote": {path: "/v1/products/ba-wallet/quote", body: map[string]any{"operation": "topup", "amount": 100},
+		cross: crossNotFound, why: everyProductRole},
 	"POST /v1/customers": {path: "/v1/customers", body: map[string]any{"institution_id": "branch-a", "type": "personal", "name": "X"},
 		wrongRole: auth.RoleViewer, cross: crossForbidden},
 	"GET /v1/customers":                 {path: "/v1/customers", wrongRole: auth.RolePoster, cross: crossExcludes},
@@ -135,6 +157,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		a.must(http.StatusOK, keys[auth.RoleAdmin], "POST", "/v1/accounts/"+frozen+"/freeze", map[string]any{"side": "both"}, nil)
 		var customer httpapi.CustomerView
 		a.must(http.StatusCreated, keys[auth.RoleAdmin], "POST", "/v1/customers", map[string]any{"type": "personal", "name": "Branch A customer"}, &customer)
+		a.must(http.StatusCreated, keys[auth.RoleAdmin], "POST", "/v1/products", withID("ba-wallet", "", productConfig), nil)
 		key := keyID(keys[auth.RoleViewer])
 		fill := strings.NewReplacer("{bank}", bank, "{account}", account, "{frozen}", frozen, "{empty}", empty,
 			"{tx}", tx.ID, "{hold}", hold.ID, "{key}", key, "{customer}", customer.ID)
@@ -244,6 +267,11 @@ func TestAuthorizationMatrix(t *testing.T) {
 		a.must(http.StatusOK, a.admin, "GET", "/v1/customers/"+customer.ID, nil, &c)
 		if c.Status != "active" || len(c.Properties) != 0 {
 			t.Errorf("branch-a's customer changed: %+v", c)
+		}
+		var versions []httpapi.ProductView
+		a.must(http.StatusOK, keys[auth.RoleViewer], "GET", "/v1/products/ba-wallet/versions", nil, &versions)
+		if len(versions) != 1 || versions[0].Status != "active" {
+			t.Errorf("branch-a's product changed: %+v", versions)
 		}
 	})
 }

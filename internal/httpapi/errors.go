@@ -129,7 +129,12 @@ var authStatus = map[string]int{
 
 var accountsStatus = map[accounts.Code]int{
 	accounts.CodeInvalidRequest:      http.StatusUnprocessableEntity,
+	accounts.CodeOverflow:            http.StatusUnprocessableEntity,
+	accounts.CodeOperationNotAllowed: http.StatusUnprocessableEntity,
+	accounts.CodeChannelNotAllowed:   http.StatusUnprocessableEntity,
+	accounts.CodeLimitExceeded:       http.StatusUnprocessableEntity,
 	accounts.CodeCustomerNotFound:    http.StatusNotFound,
+	accounts.CodeProductNotFound:     http.StatusNotFound,
 	accounts.CodeInvalidStatusChange: http.StatusConflict,
 	accounts.CodeConflict:            http.StatusConflict,
 }
@@ -171,8 +176,9 @@ func (s *Server) toProblem(ctx context.Context, err error) error {
 			status = http.StatusUnprocessableEntity
 		}
 		field := bodyField(ce.Field)
-		if ce.Field == "id_number" {
-			field = "query.id_number"
+		switch ce.Field {
+		case "id_number", "after", "version":
+			field = "query." + ce.Field
 		}
 		return &Problem{Type: problemType(string(ce.Code)), Title: http.StatusText(status), Status: status,
 			Code: string(ce.Code), Detail: ce.Message, Field: field, RequestID: requestID(ctx)}

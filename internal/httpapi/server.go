@@ -54,9 +54,11 @@ type Deps struct {
 	// Customers serves /v1/customers; without it those routes answer
 	// 503 unavailable.
 	Customers *accounts.Customers
-	Clock     clock.Clock
-	Log       *slog.Logger
-	Registry  *prometheus.Registry
+	// Products is built on DB and Clock when nil.
+	Products *accounts.ProductService
+	Clock    clock.Clock
+	Log      *slog.Logger
+	Registry *prometheus.Registry
 }
 
 // Server serves the API.
@@ -98,6 +100,9 @@ func New(d Deps, cfg Config) *Server {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
+	if d.Products == nil {
+		d.Products = accounts.NewProductService(d.DB, d.Clock)
+	}
 	// huma builds the errors it finds itself (validation, content
 	// negotiation) with this package variable; ours carry a code.
 	hookErrors.Do(func() { huma.NewError = newProblem })
@@ -128,6 +133,7 @@ func New(d Deps, cfg Config) *Server {
 	s.registerLedger()
 	s.registerPlatform()
 	s.registerCustomers()
+	s.registerProducts()
 
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
