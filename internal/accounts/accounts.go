@@ -27,6 +27,12 @@ const (
 	CodeOperationNotAllowed Code = "operation_not_allowed" // the product does not allow this operation type
 	CodeChannelNotAllowed   Code = "channel_not_allowed"   // the product does not allow this channel
 	CodeLimitExceeded       Code = "limit_exceeded"        // a per-transaction, daily or monthly limit; Field names which
+	CodeProductRetired      Code = "product_retired"       // the product opens no new accounts
+	CodeCustomerNotActive   Code = "customer_not_active"   // the customer is frozen or closed
+	CodeAccountNotFound     Code = "account_not_found"     // no such account (in the caller's institutions)
+	CodeFreezeNotFound      Code = "freeze_not_found"      // no such freeze on the account
+	CodeFreezeInForce       Code = "freeze_in_force"       // a recorded freeze still holds the side (or blocks closing)
+	CodeAuthorityRequired   Code = "authority_required"    // only the freeze's authority may lift it (judicial: accounts:judicial)
 )
 
 // Error is a refusal: a stable code, a message safe to show the caller (it

@@ -31,9 +31,14 @@ const (
 	CustomersWrite    Permission = "customers:write"    // create customers, change their status and properties
 	// CustomersPII reveals customers' identity fields in plain text (each
 	// reveal is audited).
-	CustomersPII Permission = "customers:pii"
-	ProductsRead      Permission = "products:read"      // read account products and quote their fees and limits
-	ProductsWrite     Permission = "products:write"     // create, change and retire account products
+	CustomersPII  Permission = "customers:pii"
+	ProductsRead  Permission = "products:read"  // read account products and quote their fees and limits
+	ProductsWrite Permission = "products:write" // create, change and retire account products
+	// AccountsJudicial is the judicial authority: it places and lifts
+	// judicial freezes, which nothing else lifts. Only admin keys hold it;
+	// an institution grants it by issuing an admin key to whoever acts for
+	// the court orders it receives.
+	AccountsJudicial Permission = "accounts:judicial"
 )
 
 // Role is a named set of permissions.
@@ -55,7 +60,7 @@ const (
 
 var roles = map[Role][]Permission{
 	RoleAdmin: {LedgerRead, LedgerPost, AccountsWrite, AccountsFreeze, AssetsWrite, InstitutionsWrite,
-		InstitutionsRead, KeysWrite, AuditRead, LedgerVerify, CustomersRead, CustomersWrite, CustomersPII, ProductsRead, ProductsWrite},
+		InstitutionsRead, KeysWrite, AuditRead, LedgerVerify, CustomersRead, CustomersWrite, CustomersPII, ProductsRead, ProductsWrite, AccountsJudicial},
 	RoleOperator: {LedgerRead, LedgerPost, AccountsWrite, AccountsFreeze, InstitutionsRead, CustomersRead, CustomersWrite, ProductsRead, ProductsWrite},
 	RolePoster:   {LedgerRead, LedgerPost, ProductsRead},
 	RoleViewer:   {LedgerRead, InstitutionsRead, CustomersRead, ProductsRead},

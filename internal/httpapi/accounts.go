@@ -225,17 +225,23 @@ func (s *Server) freezeAccount(ctx context.Context, in *freezeIn) (*accountOut, 
 	return s.changeStatus(ctx, "accounts.freeze", in.Body.Reason, ledger.StatusChange{AccountID: in.ID, Freeze: sides(in.Body.Side)})
 }
 
+// thawAccount and closeAccount keep the recorded freezes (POST
+// /v1/accounts/{id}/freezes): a side a freeze in force holds stays frozen
+// (freeze_in_force), so that only lifting the freeze, with its authority,
+// thaws it.
 func (s *Server) thawAccount(ctx context.Context, in *freezeIn) (*accountOut, error) {
-	return s.changeStatus(ctx, "accounts.thaw", in.Body.Reason, ledger.StatusChange{AccountID: in.ID, Thaw: sides(in.Body.Side)})
+	return s.changeStatus(ctx, "accounts.thaw", in.Body.Reason, ledger.StatusChange{AccountID: in.ID, Thaw: sides(in.Body.Side)},
+		s.Lifecycle.KeepFreezes())
 }
 
 func (s *Server) closeAccount(ctx context.Context, in *closeIn) (*accountOut, error) {
-	return s.changeStatus(ctx, "accounts.close", in.Body.Reason, ledger.StatusChange{AccountID: in.ID, Status: ledger.StatusClosed})
+	return s.changeStatus(ctx, "accounts.close", in.Body.Reason, ledger.StatusChange{AccountID: in.ID, Status: ledger.StatusClosed},
+		s.Lifecycle.KeepFreezes())
 }
 
-func (s *Server) changeStatus(ctx context.Context, op, reason string, c ledger.StatusChange) (*accountOut, error) {
+func (s *Server) changeStatus(ctx context.Context, op, reason string, c ledger.StatusChange, guards ...ledger.AccountWrite) (*accountOut, error) {
 	c.InstitutionIDs = principal(ctx).Scope
-	_, after, err := s.Ledger.SetStatus(ctx, c, s.auditAccount(ctx, op, reason))
+	_, after, err := s.Ledger.SetStatus(ctx, c, append(guards, s.auditAccount(ctx, op, reason))...)
 	if err != nil {
 		return nil, err
 	}

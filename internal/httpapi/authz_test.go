@@ -114,6 +114,14 @@ var authzMatrix = map[string]authzCase{
 	"GET /v1/customers/{id}":            {path: "/v1/customers/{customer}", wrongRole: auth.RolePoster, cross: crossNotFound},
 	"POST /v1/customers/{id}/status":    {path: "/v1/customers/{customer}/status", body: map[string]any{"status": "frozen"}, wrongRole: auth.RoleAuditor, cross: crossNotFound},
 	"PUT /v1/customers/{id}/properties": {path: "/v1/customers/{customer}/properties", body: map[string]any{"properties": map[string]string{"x": "y"}}, wrongRole: auth.RoleViewer, cross: crossNotFound},
+	"POST /v1/customers/{id}/accounts":  {path: "/v1/customers/{customer}/accounts", body: map[string]any{"product_id": "ba-wallet"}, wrongRole: auth.RolePoster, cross: crossNotFound},
+	"GET /v1/customers/{id}/accounts":   {path: "/v1/customers/{customer}/accounts", cross: crossNotFound, why: everyRole},
+	"PUT /v1/accounts/{id}/properties":  {path: "/v1/accounts/{opened}/properties", body: map[string]any{"properties": map[string]string{"x": "y"}}, wrongRole: auth.RoleViewer, cross: crossNotFound},
+	"POST /v1/accounts/{id}/freezes":    {path: "/v1/accounts/{account}/freezes", body: map[string]any{"side": "both", "authority": "operator", "reason": "x"}, wrongRole: auth.RoleViewer, cross: crossNotFound},
+	"GET /v1/accounts/{id}/freezes":     {path: "/v1/accounts/{frozen}/freezes", cross: crossNotFound, why: everyRole},
+	"POST /v1/accounts/{id}/freezes/{freeze_id}/lift": {path: "/v1/accounts/{frozen}/freezes/{freeze}/lift", body: map[string]any{"reason": "x"},
+		wrongRole: auth.RoleAuditor, cross: crossNotFound},
+	"POST /v1/accounts/{id}/close-and-sweep": {path: "/v1/accounts/{empty}/close-and-sweep", body: map[string]any{}, wrongRole: auth.RolePoster, cross: crossNotFound},
 }
 
 // TestAuthorizationMatrix calls every route without a key, with a key whose
@@ -158,11 +166,20 @@ func TestAuthorizationMatrix(t *testing.T) {
 		var customer httpapi.CustomerView
 		a.must(http.StatusCreated, keys[auth.RoleAdmin], "POST", "/v1/customers", map[string]any{"type": "personal", "name": "Branch A customer"}, &customer)
 		a.must(http.StatusCreated, keys[auth.RoleAdmin], "POST", "/v1/products", withID("ba-wallet", "", productConfig), nil)
+		var opened httpapi.CustomerAccountView
+		a.must(http.StatusCreated, keys[auth.RoleAdmin], "POST", "/v1/customers/"+customer.ID+"/accounts", map[string]any{"product_id": "ba-wallet"}, &opened)
+		var freeze struct {
+			Freeze httpapi.FreezeView `json:"freeze"`
+		}
+		a.must(http.StatusCreated, keys[auth.RoleAdmin], "POST", "/v1/accounts/"+frozen+"/freezes",
+			map[string]any{"side": "both", "authority": "risk", "reason": "matrix"}, &freeze)
 		key := keyID(keys[auth.RoleViewer])
 		fill := strings.NewReplacer("{bank}", bank, "{account}", account, "{frozen}", frozen, "{empty}", empty,
-			"{tx}", tx.ID, "{hold}", hold.ID, "{key}", key, "{customer}", customer.ID)
+			"{tx}", tx.ID, "{hold}", hold.ID, "{key}", key, "{customer}", customer.ID, "{opened}", opened.Account.ID,
+			"{freeze}", freeze.Freeze.ID)
 		// Strings found only in branch-a's data.
-		markers := []string{"branch-a", "ba2001", "ba1002", "ba-t1", bank, account, tx.ID, hold.ID, key, customer.ID}
+		markers := []string{"branch-a", "ba2001", "ba1002", "ba-t1", bank, account, tx.ID, hold.ID, key, customer.ID,
+			frozen, opened.Account.ID, freeze.Freeze.ID}
 		holds := func(body []byte) string {
 			for _, m := range markers {
 				if strings.Contains(string(body), m) {
@@ -258,6 +275,16 @@ func TestAuthorizationMatrix(t *testing.T) {
 		}
 		if v := a.account(frozen); v.Status != "frozen" {
 			t.Errorf("frozen account is %s", v.Status)
+		}
+		var fp struct {
+			Items []httpapi.FreezeView `json:"items"`
+		}
+		a.must(http.StatusOK, keys[auth.RoleViewer], "GET", "/v1/accounts/"+frozen+"/freezes", nil, &fp)
+		if len(fp.Items) != 1 || !fp.Items[0].InForce {
+			t.Errorf("branch-a's freezes changed: %+v", fp.Items)
+		}
+		if v := a.account(opened.Account.ID); v.Status != "active" || len(v.Metadata) == 0 {
+			t.Errorf("branch-a's product account changed: %+v", v)
 		}
 		if v := a.account(empty); v.Status != "active" {
 			t.Errorf("empty account is %s", v.Status)

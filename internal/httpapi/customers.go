@@ -58,6 +58,10 @@ type customerOut struct {
 	Body *CustomerView
 }
 
+type createdCustomerOut struct {
+	Body *CreatedCustomerView
+}
+
 type listCustomersIn struct {
 	Type     string `query:"type" enum:"personal,corporate,merchant,staff,partner,supplier,"`
 	Status   string `query:"status" enum:"active,frozen,closed,"`
@@ -137,7 +141,11 @@ func (s *Server) auditCustomer(ctx context.Context, op, reason string) accounts.
 	}
 }
 
-func (s *Server) createCustomer(ctx context.Context, in *struct{ Body customerBody }) (*customerOut, error) {
+// createCustomer creates the customer, and then, once it has committed,
+// opens the accounts its institution's products open automatically for its
+// type (OpenForCustomer: idempotent by the reference auto:<customer>:<product>),
+// reporting them, and any that failed, in the answer.
+func (s *Server) createCustomer(ctx context.Context, in *struct{ Body customerBody }) (*createdCustomerOut, error) {
 	cs, err := s.customers(ctx)
 	if err != nil {
 		return nil, err
@@ -153,7 +161,7 @@ func (s *Server) createCustomer(ctx context.Context, in *struct{ Body customerBo
 	if err != nil {
 		return nil, err
 	}
-	return &customerOut{Body: customerView(c, false)}, nil
+	return &createdCustomerOut{Body: s.autoOpen(ctx, c)}, nil
 }
 
 func (s *Server) listCustomers(ctx context.Context, in *listCustomersIn) (*customerPage, error) {

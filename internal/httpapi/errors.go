@@ -137,6 +137,12 @@ var accountsStatus = map[accounts.Code]int{
 	accounts.CodeProductNotFound:     http.StatusNotFound,
 	accounts.CodeInvalidStatusChange: http.StatusConflict,
 	accounts.CodeConflict:            http.StatusConflict,
+	accounts.CodeProductRetired:      http.StatusConflict,
+	accounts.CodeCustomerNotActive:   http.StatusConflict,
+	accounts.CodeFreezeInForce:       http.StatusConflict,
+	accounts.CodeAccountNotFound:     http.StatusNotFound,
+	accounts.CodeFreezeNotFound:      http.StatusNotFound,
+	accounts.CodeAuthorityRequired:   http.StatusForbidden,
 }
 
 // toProblem turns any error a handler meets into the problem the client

@@ -56,9 +56,11 @@ type Deps struct {
 	Customers *accounts.Customers
 	// Products is built on DB and Clock when nil.
 	Products *accounts.ProductService
-	Clock    clock.Clock
-	Log      *slog.Logger
-	Registry *prometheus.Registry
+	// Lifecycle is built on Ledger and Products when nil.
+	Lifecycle *accounts.Lifecycle
+	Clock     clock.Clock
+	Log       *slog.Logger
+	Registry  *prometheus.Registry
 }
 
 // Server serves the API.
@@ -103,6 +105,9 @@ func New(d Deps, cfg Config) *Server {
 	if d.Products == nil {
 		d.Products = accounts.NewProductService(d.DB, d.Clock)
 	}
+	if d.Lifecycle == nil {
+		d.Lifecycle = accounts.NewLifecycle(d.Ledger, d.Products)
+	}
 	// huma builds the errors it finds itself (validation, content
 	// negotiation) with this package variable; ours carry a code.
 	hookErrors.Do(func() { huma.NewError = newProblem })
@@ -134,6 +139,7 @@ func New(d Deps, cfg Config) *Server {
 	s.registerPlatform()
 	s.registerCustomers()
 	s.registerProducts()
+	s.registerLifecycle()
 
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")

@@ -212,12 +212,17 @@ type StatusChange struct {
 	// InstitutionIDs, when not nil, restricts the change to accounts of these
 	// institutions; others are reported as not found.
 	InstitutionIDs []string
+	// WriteAlways runs the writes even when the status does not change, for
+	// domain records that matter on their own: a second freeze of a side
+	// that is frozen already is still a freeze to record.
+	WriteAlways bool
 }
 
 // SetStatus freezes, thaws or closes an account. Closing needs zero posted
 // balance and no pending amounts (CodeAccountNotEmpty); a closed account
 // stays closed (CodeInvalidStatusChange). A change to the status the account
-// has already changes nothing and runs no writes. Returns the account before
+// has already changes nothing and runs no writes (unless c.WriteAlways).
+// Returns the account before
 // and after the change.
 func (l *Ledger) SetStatus(ctx context.Context, c StatusChange, writes ...AccountWrite) (before, after *Account, err error) {
 	switch c.Status {
@@ -255,8 +260,12 @@ func (l *Ledger) SetStatus(ctx context.Context, c StatusChange, writes ...Accoun
 			c.Status = refreeze(a.Status, c.Freeze, c.Thaw)
 		}
 		if c.Status == a.Status {
-			// Nothing changes: no update, no ride-along writes.
+			// Nothing changes: no update, and no ride-along writes unless
+			// the caller asked for them.
 			after = a
+			if c.WriteAlways {
+				return runAccountWrites(ctx, tx, writes, before, a)
+			}
 			return nil
 		}
 		if a.Status == StatusClosed && c.Status != StatusClosed {

@@ -1,6 +1,8 @@
 package ledger_test
 
 import (
+	"context"
+	"database/sql"
 	"testing"
 
 	"github.com/suanpan/suanpan/internal/ledger"
@@ -55,5 +57,26 @@ func TestFreezeThaw(t *testing.T) {
 			t.Errorf("bad side: %v, want invalid_request", err)
 		}
 		e.verify()
+	})
+}
+
+// TestSetStatusWriteAlways checks that a change to the status an account
+// has already runs no writes unless WriteAlways asks for them.
+func TestSetStatusWriteAlways(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		w := e.wallet()
+		calls := 0
+		count := func(context.Context, *sql.Tx, *ledger.Account, *ledger.Account) error { calls++; return nil }
+		freeze := ledger.StatusChange{AccountID: w.ID, Freeze: []ledger.Side{ledger.Debit}}
+		for i, want := range []int{1, 1} {
+			if _, _, err := e.l.SetStatus(e.ctx, freeze, count); err != nil || calls != want {
+				t.Fatalf("freeze %d: %d writes, want %d (%v)", i, calls, want, err)
+			}
+		}
+		freeze.WriteAlways = true
+		_, after, err := e.l.SetStatus(e.ctx, freeze, count)
+		if err != nil || calls != 2 || after.Status != ledger.StatusDebitFrozen {
+			t.Fatalf("WriteAlways: %d writes, status %s (%v)", calls, after.Status, err)
+		}
 	})
 }
