@@ -39,6 +39,9 @@ const (
 	// an institution grants it by issuing an admin key to whoever acts for
 	// the court orders it receives.
 	AccountsJudicial Permission = "accounts:judicial"
+	// AccountsInternal registers the institution's own accounts business
+	// operations post to (channel clearing, fee income).
+	AccountsInternal Permission = "accounts:internal"
 )
 
 // Role is a named set of permissions.
@@ -60,7 +63,7 @@ const (
 
 var roles = map[Role][]Permission{
 	RoleAdmin: {LedgerRead, LedgerPost, AccountsWrite, AccountsFreeze, AssetsWrite, InstitutionsWrite,
-		InstitutionsRead, KeysWrite, AuditRead, LedgerVerify, CustomersRead, CustomersWrite, CustomersPII, ProductsRead, ProductsWrite, AccountsJudicial},
+		InstitutionsRead, KeysWrite, AuditRead, LedgerVerify, CustomersRead, CustomersWrite, CustomersPII, ProductsRead, ProductsWrite, AccountsJudicial, AccountsInternal},
 	RoleOperator: {LedgerRead, LedgerPost, AccountsWrite, AccountsFreeze, InstitutionsRead, CustomersRead, CustomersWrite, ProductsRead, ProductsWrite},
 	RolePoster:   {LedgerRead, LedgerPost, ProductsRead},
 	RoleViewer:   {LedgerRead, InstitutionsRead, CustomersRead, ProductsRead},

@@ -414,7 +414,7 @@ func TestKeys(t *testing.T) {
 func TestRoles(t *testing.T) {
 	all := []auth.Permission{auth.LedgerRead, auth.LedgerPost, auth.AccountsWrite, auth.AccountsFreeze, auth.AssetsWrite,
 		auth.InstitutionsWrite, auth.InstitutionsRead, auth.KeysWrite, auth.AuditRead, auth.LedgerVerify,
-		auth.CustomersRead, auth.CustomersWrite, auth.CustomersPII, auth.ProductsRead, auth.ProductsWrite, auth.AccountsJudicial}
+		auth.CustomersRead, auth.CustomersWrite, auth.CustomersPII, auth.ProductsRead, auth.ProductsWrite, auth.AccountsJudicial, auth.AccountsInternal}
 	want := []auth.Role{auth.RoleAdmin, auth.RoleAuditor, auth.RoleOperator, auth.RolePoster, auth.RoleViewer}
 	if diff := cmp.Diff(want, auth.Roles()); diff != "" {
 		t.Errorf("roles (-want +got):\n%s", diff)

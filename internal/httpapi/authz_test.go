@@ -122,6 +122,22 @@ var authzMatrix = map[string]authzCase{
 	"POST /v1/accounts/{id}/freezes/{freeze_id}/lift": {path: "/v1/accounts/{frozen}/freezes/{freeze}/lift", body: map[string]any{"reason": "x"},
 		wrongRole: auth.RoleAuditor, cross: crossNotFound},
 	"POST /v1/accounts/{id}/close-and-sweep": {path: "/v1/accounts/{empty}/close-and-sweep", body: map[string]any{}, wrongRole: auth.RolePoster, cross: crossNotFound},
+	"POST /v1/operations/topup": {path: "/v1/operations/topup", body: map[string]any{"reference": "x8", "account": "{opened}", "channel": "app", "amount": 1},
+		wrongRole: auth.RoleViewer, cross: crossNotFound},
+	"POST /v1/operations/withdraw": {path: "/v1/operations/withdraw", body: map[string]any{"reference": "x9", "account": "{opened}", "channel": "app", "amount": 1},
+		wrongRole: auth.RoleAuditor, cross: crossNotFound},
+	"POST /v1/operations/withdraw/{id}/complete": {path: "/v1/operations/withdraw/{hold}/complete", body: map[string]any{"reference": "x10"},
+		wrongRole: auth.RoleViewer, cross: crossNotFound},
+	"POST /v1/operations/withdraw/{id}/fail": {path: "/v1/operations/withdraw/{hold}/fail", body: map[string]any{"reference": "x11"},
+		wrongRole: auth.RoleAuditor, cross: crossNotFound},
+	"POST /v1/operations/pay": {path: "/v1/operations/pay", body: map[string]any{"reference": "x12", "account": "{opened}", "counterparty": "{opened2}",
+		"channel": "app", "amount": 1}, wrongRole: auth.RoleViewer, cross: crossNotFound},
+	"POST /v1/operations/transfer": {path: "/v1/operations/transfer", body: map[string]any{"reference": "x13", "account": "{opened}", "counterparty": "{opened2}",
+		"channel": "app", "amount": 1}, wrongRole: auth.RoleAuditor, cross: crossNotFound},
+	"POST /v1/operations/refund": {path: "/v1/operations/refund", body: map[string]any{"payment_id": "{tx}", "reference": "x14"},
+		wrongRole: auth.RoleViewer, cross: crossNotFound},
+	"POST /v1/internal-accounts": {path: "/v1/internal-accounts", body: map[string]any{"role": "fee_income", "account_id": "{account}"},
+		wrongRole: auth.RoleOperator, cross: crossNotFound},
 }
 
 // TestAuthorizationMatrix calls every route without a key, with a key whose
@@ -168,6 +184,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 		a.must(http.StatusCreated, keys[auth.RoleAdmin], "POST", "/v1/products", withID("ba-wallet", "", productConfig), nil)
 		var opened httpapi.CustomerAccountView
 		a.must(http.StatusCreated, keys[auth.RoleAdmin], "POST", "/v1/customers/"+customer.ID+"/accounts", map[string]any{"product_id": "ba-wallet"}, &opened)
+		var opened2 httpapi.CustomerAccountView
+		a.must(http.StatusCreated, keys[auth.RoleAdmin], "POST", "/v1/customers/"+customer.ID+"/accounts", map[string]any{"product_id": "ba-wallet"}, &opened2)
 		var freeze struct {
 			Freeze httpapi.FreezeView `json:"freeze"`
 		}
@@ -176,10 +194,10 @@ func TestAuthorizationMatrix(t *testing.T) {
 		key := keyID(keys[auth.RoleViewer])
 		fill := strings.NewReplacer("{bank}", bank, "{account}", account, "{frozen}", frozen, "{empty}", empty,
 			"{tx}", tx.ID, "{hold}", hold.ID, "{key}", key, "{customer}", customer.ID, "{opened}", opened.Account.ID,
-			"{freeze}", freeze.Freeze.ID)
+			"{opened2}", opened2.Account.ID, "{freeze}", freeze.Freeze.ID)
 		// Strings found only in branch-a's data.
 		markers := []string{"branch-a", "ba2001", "ba1002", "ba-t1", bank, account, tx.ID, hold.ID, key, customer.ID,
-			frozen, opened.Account.ID, freeze.Freeze.ID}
+			frozen, opened.Account.ID, opened2.Account.ID, freeze.Freeze.ID}
 		holds := func(body []byte) string {
 			for _, m := range markers {
 				if strings.Contains(string(body), m) {

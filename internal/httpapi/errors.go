@@ -186,6 +186,10 @@ func (s *Server) toProblem(ctx context.Context, err error) error {
 		case "id_number", "after", "version":
 			field = "query." + ce.Field
 		}
+		if ce.Code == accounts.CodeLimitExceeded {
+			// The bound passed: per_transaction, daily_amount, …
+			field = ce.Field
+		}
 		return &Problem{Type: problemType(string(ce.Code)), Title: http.StatusText(status), Status: status,
 			Code: string(ce.Code), Detail: ce.Message, Field: field, RequestID: requestID(ctx)}
 	}

@@ -58,9 +58,13 @@ type Deps struct {
 	Products *accounts.ProductService
 	// Lifecycle is built on Ledger and Products when nil.
 	Lifecycle *accounts.Lifecycle
-	Clock     clock.Clock
-	Log       *slog.Logger
-	Registry  *prometheus.Registry
+	// Operations serves /v1/operations and /v1/internal-accounts; it is
+	// built on Ledger and Products (internal accounts from the
+	// internal_accounts table) when nil.
+	Operations *accounts.Operations
+	Clock      clock.Clock
+	Log        *slog.Logger
+	Registry   *prometheus.Registry
 }
 
 // Server serves the API.
@@ -108,6 +112,9 @@ func New(d Deps, cfg Config) *Server {
 	if d.Lifecycle == nil {
 		d.Lifecycle = accounts.NewLifecycle(d.Ledger, d.Products)
 	}
+	if d.Operations == nil {
+		d.Operations = accounts.NewOperations(d.Ledger, d.Products, accounts.OperationsConfig{})
+	}
 	// huma builds the errors it finds itself (validation, content
 	// negotiation) with this package variable; ours carry a code.
 	hookErrors.Do(func() { huma.NewError = newProblem })
@@ -140,6 +147,7 @@ func New(d Deps, cfg Config) *Server {
 	s.registerCustomers()
 	s.registerProducts()
 	s.registerLifecycle()
+	s.registerOperations()
 
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
