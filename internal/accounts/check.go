@@ -70,11 +70,16 @@ func NewChecks(l *ledger.Ledger) *Checks {
 
 func (s *Checks) now() time.Time { return time.UnixMicro(s.clock.Now().UnixMicro()).UTC() }
 
+// ControlWrite is extra work committed in the same storage transaction as
+// a control account's registration (an audit record).
+// It is given the registration.
+type ControlWrite func(ctx context.Context, tx *sql.Tx, c *ControlAccount) error
+
 // RegisterControl makes the account the control account of its
-// institution, code and asset, replacing any registered before.
-// Permission: accounts:write. Returns CodeAccountNotFound (also outside
-// the scope).
-func (s *Checks) RegisterControl(ctx context.Context, accountID, by string, scope []string) (*ControlAccount, error) {
+// institution, code and asset, replacing any registered before, and runs
+// the writes in the same storage transaction. Permission: accounts:write.
+// Returns CodeAccountNotFound (also outside the scope).
+func (s *Checks) RegisterControl(ctx context.Context, accountID, by string, scope []string, writes ...ControlWrite) (*ControlAccount, error) {
 	if len(accountID) > 64 || !store.Storable(accountID) {
 		return nil, errorf(CodeAccountNotFound, "account not found")
 	}
@@ -86,11 +91,22 @@ func (s *Checks) RegisterControl(ctx context.Context, accountID, by string, scop
 		return nil, err
 	}
 	c := &ControlAccount{InstitutionID: a.InstitutionID, Code: a.Code, Asset: a.Asset, AccountID: a.ID, CreatedAt: s.now(), CreatedBy: by}
-	if _, err := s.db.Write.ExecContext(ctx, `INSERT INTO control_accounts (institution_id, code, asset, account_id, created_at, created_by)
-		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (institution_id, code, asset) DO UPDATE SET account_id = excluded.account_id,
-		created_at = excluded.created_at, created_by = excluded.created_by`,
-		c.InstitutionID, c.Code, c.Asset, c.AccountID, c.CreatedAt.UnixMicro(), c.CreatedBy); err != nil {
-		return nil, fmt.Errorf("register control account %s: %w", accountID, err)
+	err = s.db.InTx(ctx, store.TxOptions{}, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO control_accounts (institution_id, code, asset, account_id, created_at, created_by)
+			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (institution_id, code, asset) DO UPDATE SET account_id = excluded.account_id,
+			created_at = excluded.created_at, created_by = excluded.created_by`,
+			c.InstitutionID, c.Code, c.Asset, c.AccountID, c.CreatedAt.UnixMicro(), c.CreatedBy); err != nil {
+			return fmt.Errorf("register control account %s: %w", accountID, err)
+		}
+		for _, w := range writes {
+			if err := w(ctx, tx, c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return c, nil
 }

@@ -140,6 +140,7 @@ func New(d Deps, cfg Config) *Server {
 	s.registerCustomers()
 	s.registerProducts()
 	s.registerLifecycle()
+	s.registerStatements()
 
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
