@@ -55,6 +55,7 @@ type CLI struct {
 	Demo       DemoCmd       `cmd:"" help:"Serve the API on a local store seeded with sample data, and print how to try it." group:"Server"`
 	Migrate    MigrateCmd    `cmd:"" help:"Apply pending schema migrations to the store." group:"Server"`
 	Verify     VerifyCmd     `cmd:"" help:"Check the ledger against its journal. Exit status 0: consistent; 1: problems found; 2: error." group:"Server"`
+	Check      CheckCmd      `cmd:"" help:"Run the total-score check and trial balance and store the runs. Exit status 0: no difference; 1: differences; 2: error." group:"Server"`
 	RotateKeys RotateKeysCmd `cmd:"" name:"rotate-keys" help:"Re-encrypt customers' identity fields under the current --encryption-keys key and rebuild their index." group:"Server"`
 	Audit      AuditCmd      `cmd:"" help:"Check the audit log." group:"Server"`
 	Bench      BenchCmd      `cmd:"" help:"Measure performance on this machine." group:"Server"`

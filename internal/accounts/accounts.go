@@ -33,6 +33,7 @@ const (
 	CodeFreezeNotFound      Code = "freeze_not_found"      // no such freeze on the account
 	CodeFreezeInForce       Code = "freeze_in_force"       // a recorded freeze still holds the side (or blocks closing)
 	CodeAuthorityRequired   Code = "authority_required"    // only the freeze's authority may lift it (judicial: accounts:judicial)
+	CodeStatementNotFound   Code = "statement_not_found"   // no such statement (in the caller's institutions)
 )
 
 // Error is a refusal: a stable code, a message safe to show the caller (it

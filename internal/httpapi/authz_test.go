@@ -138,6 +138,16 @@ var authzMatrix = map[string]authzCase{
 		wrongRole: auth.RoleViewer, cross: crossNotFound},
 	"POST /v1/internal-accounts": {path: "/v1/internal-accounts", body: map[string]any{"role": "fee_income", "account_id": "{account}"},
 		wrongRole: auth.RoleOperator, cross: crossNotFound},
+	"POST /v1/customers/{id}/statements": {path: "/v1/customers/{customer}/statements", body: map[string]any{"from": "2026-10-01", "to": "2026-11-01"},
+		cross: crossNotFound, why: everyRole},
+	"GET /v1/customers/{id}/statements": {path: "/v1/customers/{customer}/statements", cross: crossNotFound, why: everyRole},
+	"GET /v1/statements/{id}":           {path: "/v1/statements/{statement}", cross: crossNotFound, why: everyRole},
+	"GET /v1/statements/{id}/csv":       {path: "/v1/statements/{statement}/csv", cross: crossNotFound, why: everyRole},
+	"GET /v1/statements/{id}/html":      {path: "/v1/statements/{statement}/html", cross: crossNotFound, why: everyRole},
+	"POST /v1/checks":                   {path: "/v1/checks", wrongRole: auth.RoleOperator, cross: crossExcludes},
+	"GET /v1/checks":                    {path: "/v1/checks", wrongRole: auth.RoleViewer, cross: crossExcludes},
+	"POST /v1/control-accounts":         {path: "/v1/control-accounts", body: map[string]any{"account_id": "{account}"}, wrongRole: auth.RoleViewer, cross: crossNotFound},
+	"GET /v1/vouchers":                  {path: "/v1/vouchers?date=2026-11-02", cross: crossExcludes, why: everyRole},
 }
 
 // TestAuthorizationMatrix calls every route without a key, with a key whose
@@ -191,12 +201,18 @@ func TestAuthorizationMatrix(t *testing.T) {
 		}
 		a.must(http.StatusCreated, keys[auth.RoleAdmin], "POST", "/v1/accounts/"+frozen+"/freezes",
 			map[string]any{"side": "both", "authority": "risk", "reason": "matrix"}, &freeze)
+		var statement struct {
+			ID string `json:"id"`
+		}
+		a.must(http.StatusCreated, keys[auth.RoleViewer], "POST", "/v1/customers/"+customer.ID+"/statements",
+			map[string]any{"from": "2026-11-01", "to": "2026-12-01"}, &statement)
+		a.must(http.StatusOK, keys[auth.RoleAuditor], "POST", "/v1/checks", nil, nil)
 		key := keyID(keys[auth.RoleViewer])
-		fill := strings.NewReplacer("{bank}", bank, "{account}", account, "{frozen}", frozen, "{empty}", empty,
+		fill := strings.NewReplacer("{statement}", statement.ID, "{bank}", bank, "{account}", account, "{frozen}", frozen, "{empty}", empty,
 			"{tx}", tx.ID, "{hold}", hold.ID, "{key}", key, "{customer}", customer.ID, "{opened}", opened.Account.ID,
 			"{opened2}", opened2.Account.ID, "{freeze}", freeze.Freeze.ID)
 		// Strings found only in branch-a's data.
-		markers := []string{"branch-a", "ba2001", "ba1002", "ba-t1", bank, account, tx.ID, hold.ID, key, customer.ID,
+		markers := []string{"branch-a", statement.ID, "ba2001", "ba1002", "ba-t1", bank, account, tx.ID, hold.ID, key, customer.ID,
 			frozen, opened.Account.ID, opened2.Account.ID, freeze.Freeze.ID}
 		holds := func(body []byte) string {
 			for _, m := range markers {

@@ -143,6 +143,7 @@ var accountsStatus = map[accounts.Code]int{
 	accounts.CodeAccountNotFound:     http.StatusNotFound,
 	accounts.CodeFreezeNotFound:      http.StatusNotFound,
 	accounts.CodeAuthorityRequired:   http.StatusForbidden,
+	accounts.CodeStatementNotFound:   http.StatusNotFound,
 }
 
 // toProblem turns any error a handler meets into the problem the client

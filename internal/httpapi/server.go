@@ -148,6 +148,7 @@ func New(d Deps, cfg Config) *Server {
 	s.registerProducts()
 	s.registerLifecycle()
 	s.registerOperations()
+	s.registerStatements()
 
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
