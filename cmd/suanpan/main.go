@@ -57,6 +57,7 @@ type CLI struct {
 	Verify     VerifyCmd     `cmd:"" help:"Check the ledger against its journal. Exit status 0: consistent; 1: problems found; 2: error." group:"Server"`
 	Check      CheckCmd      `cmd:"" help:"Run the total-score check and trial balance and store the runs. Exit status 0: no difference; 1: differences; 2: error." group:"Server"`
 	RotateKeys RotateKeysCmd `cmd:"" name:"rotate-keys" help:"Re-encrypt customers' identity fields under the current --encryption-keys key and rebuild their index." group:"Server"`
+	Statements StatementsCmd `cmd:"" help:"Customer statements: the monthly job." group:"Server"`
 	Audit      AuditCmd      `cmd:"" help:"Check the audit log." group:"Server"`
 	Bench      BenchCmd      `cmd:"" help:"Measure performance on this machine." group:"Server"`
 	Version    VersionCmd    `cmd:"" help:"Print the version of suanpan and of the Go it was built with." group:"Server"`
