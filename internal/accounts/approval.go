@@ -365,15 +365,18 @@ type Decision struct {
 	Key    string // the deciding API key
 	Reason string
 	Scope  []string
-	// Writes ride along in the ledger transaction an approval posts (the
-	// caller's audit record).
+	// Writes ride along with each ledger transaction an approval posts
+	// (the caller's audit record of the transaction).
 	Writes []ledger.Write
+	// Change rides along with the approval.approved event, in the same
+	// storage transaction (the caller's audit record of the decision).
+	Change []ChangeWrite
 }
 
 // Approve posts a pending adjustment: one atomic ledger batch of the
 // reversal (reference "adjustment:<id>:reversal") and the correction
-// ("adjustment:<id>"), the last request carrying the status change, an
-// approval.approved event and the caller's writes. The key must not be the
+// ("adjustment:<id>"), each with the caller's Writes, the last carrying the
+// status change and an approval.approved event with the caller's Change. The key must not be the
 // maker's (CodeApproverIsMaker). Approving an approved adjustment returns
 // it; a rejected or cancelled one is CodeInvalidStatusChange. A ledger
 // refusal (insufficient_funds, reversal_exceeds_original, …) leaves it
@@ -394,15 +397,16 @@ func (s *Approvals) Approve(ctx context.Context, d Decision) (*Approval, error) 
 	var reqs []ledger.Request
 	if a.Payload.ReverseTransactionID != "" {
 		reqs = append(reqs, ledger.Request{Kind: ledger.KindReversal, InstitutionID: a.InstitutionID, Reference: reversalRef(a.ID),
-			Type: "adjustment_reversal", TransactionID: a.Payload.ReverseTransactionID, Metadata: meta})
+			Type: "adjustment_reversal", TransactionID: a.Payload.ReverseTransactionID, Metadata: meta,
+			Writes: append([]ledger.Write(nil), d.Writes...)})
 	}
 	if len(a.Payload.Postings) > 0 {
 		reqs = append(reqs, ledger.Request{Kind: ledger.KindTransfer, InstitutionID: a.InstitutionID, Reference: correctionRef(a.ID),
-			Type: "adjustment", Postings: a.Payload.Postings, Metadata: meta})
+			Type: "adjustment", Postings: a.Payload.Postings, Metadata: meta, Writes: append([]ledger.Write(nil), d.Writes...)})
 	}
 	decidedAt := time.UnixMicro(s.clock.Now().UnixMicro()).UTC()
 	last := &reqs[len(reqs)-1]
-	last.Writes = append([]ledger.Write{func(ctx context.Context, tx *sql.Tx, tr *ledger.Transaction) error {
+	last.Writes = append(last.Writes, func(ctx context.Context, tx *sql.Tx, tr *ledger.Transaction) error {
 		res, err := tx.ExecContext(ctx, `UPDATE approvals SET status = 'approved', checker_key = $1, decided_reason = $2,
 			decided_at = $3 WHERE id = $4 AND status = 'pending'`, d.Key, d.Reason, decidedAt.UnixMicro(), a.ID)
 		if err != nil {
@@ -413,8 +417,8 @@ func (s *Approvals) Approve(ctx context.Context, d Decision) (*Approval, error) 
 		}
 		return recordEvent(ctx, tx, s.db.Dialect, &Event{Type: EventApprovalApproved, Subject: "approval:" + a.ID,
 			InstitutionID: a.InstitutionID, CreatedAt: tr.CreatedAt, Payload: map[string]any{"approval_id": a.ID,
-				"checker_key": d.Key, "reason": d.Reason, "transaction_id": tr.ID}}, nil)
-	}}, d.Writes...)
+				"checker_key": d.Key, "reason": d.Reason, "transaction_id": tr.ID}}, d.Change)
+	})
 	res, err := s.ledger.Submit(ctx, reqs, true)
 	if err != nil {
 		return nil, err

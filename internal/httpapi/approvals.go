@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"database/sql"
 	"net/http"
 	"time"
 
@@ -177,12 +176,10 @@ func (s *Server) decision(ctx context.Context, in *decideAdjustmentIn) accounts.
 
 func (s *Server) approveAdjustment(ctx context.Context, in *decideAdjustmentIn) (*adjustmentOut, error) {
 	d := s.decision(ctx, in)
-	// The approval's audit record and the ledger transaction's ride along
-	// with the correction (the batch's last transaction).
-	d.Writes = []ledger.Write{s.auditLedger(ctx), func(wctx context.Context, tx *sql.Tx, tr *ledger.Transaction) error {
-		return s.audit(ctx, "adjustments.approve", "approval:"+in.ID, tr.InstitutionID, map[string]any{"status": accounts.ApprovalPending},
-			map[string]any{"status": accounts.ApprovalApproved, "transaction_id": tr.ID, "reason": in.Body.Reason})(wctx, tx)
-	}}
+	// Each posted transaction and the decision are audited in the same
+	// storage transaction.
+	d.Writes = []ledger.Write{s.auditLedger(ctx)}
+	d.Change = []accounts.ChangeWrite{s.auditChange(ctx, "adjustments.approve")}
 	a, err := s.Approvals.Approve(ctx, d)
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"net/http"
+	"slices"
 	"testing"
 
 	"github.com/suanpan/suanpan/internal/auth"
@@ -59,6 +60,17 @@ func TestAdjustments(t *testing.T) {
 		a.must(http.StatusOK, checker, "POST", "/v1/adjustments/"+adj.ID+"/approve", map[string]any{"reason": "ok"}, &done, rid("adj-approve")...)
 		if done.Status != "approved" || done.CheckerKey != keyID(checker) || len(done.TransactionIDs) != 2 || done.DecidedAt == nil {
 			t.Fatalf("approved %+v", done)
+		}
+		var recs []string
+		for _, r := range a.auditRecords() {
+			if r.RequestID == "adj-approve" {
+				recs = append(recs, r.Operation+" "+r.Target)
+			}
+		}
+		if len(recs) != 3 || !slices.Contains(recs, "adjustments.approve approval:"+adj.ID) ||
+			!slices.Contains(recs, "ledger.reversal transaction:"+done.TransactionIDs[0]) ||
+			!slices.Contains(recs, "ledger.transfer transaction:"+done.TransactionIDs[1]) {
+			t.Errorf("approval audit %v", recs)
 		}
 		if want := [3]int64{before[0], before[1] - 5000, before[2] + 5000}; now() != want {
 			t.Fatalf("balances %v, want %v", now(), want)
