@@ -42,6 +42,12 @@ const (
 	// AccountsInternal registers the institution's own accounts business
 	// operations post to (channel clearing, fee income).
 	AccountsInternal Permission = "accounts:internal"
+	// AdjustmentsPropose proposes balance adjustments (maker–checker: they
+	// post nothing until approved) and cancels one's own proposals.
+	AdjustmentsPropose Permission = "adjustments:propose"
+	// AdjustmentsApprove approves or rejects balance adjustments proposed
+	// by another key. Only admin keys hold it; no key may decide its own.
+	AdjustmentsApprove Permission = "adjustments:approve"
 )
 
 // Role is a named set of permissions.
@@ -63,11 +69,13 @@ const (
 
 var roles = map[Role][]Permission{
 	RoleAdmin: {LedgerRead, LedgerPost, AccountsWrite, AccountsFreeze, AssetsWrite, InstitutionsWrite,
-		InstitutionsRead, KeysWrite, AuditRead, LedgerVerify, CustomersRead, CustomersWrite, CustomersPII, ProductsRead, ProductsWrite, AccountsJudicial, AccountsInternal},
-	RoleOperator: {LedgerRead, LedgerPost, AccountsWrite, AccountsFreeze, InstitutionsRead, CustomersRead, CustomersWrite, ProductsRead, ProductsWrite},
-	RolePoster:   {LedgerRead, LedgerPost, ProductsRead},
-	RoleViewer:   {LedgerRead, InstitutionsRead, CustomersRead, ProductsRead},
-	RoleAuditor:  {LedgerRead, InstitutionsRead, AuditRead, LedgerVerify, CustomersRead, ProductsRead},
+		InstitutionsRead, KeysWrite, AuditRead, LedgerVerify, CustomersRead, CustomersWrite, CustomersPII, ProductsRead, ProductsWrite, AccountsJudicial, AccountsInternal,
+		AdjustmentsPropose, AdjustmentsApprove},
+	RoleOperator: {LedgerRead, LedgerPost, AccountsWrite, AccountsFreeze, InstitutionsRead, CustomersRead, CustomersWrite, ProductsRead, ProductsWrite,
+		AdjustmentsPropose},
+	RolePoster:  {LedgerRead, LedgerPost, ProductsRead},
+	RoleViewer:  {LedgerRead, InstitutionsRead, CustomersRead, ProductsRead},
+	RoleAuditor: {LedgerRead, InstitutionsRead, AuditRead, LedgerVerify, CustomersRead, ProductsRead},
 }
 
 // Roles lists the built-in roles.

@@ -414,7 +414,8 @@ func TestKeys(t *testing.T) {
 func TestRoles(t *testing.T) {
 	all := []auth.Permission{auth.LedgerRead, auth.LedgerPost, auth.AccountsWrite, auth.AccountsFreeze, auth.AssetsWrite,
 		auth.InstitutionsWrite, auth.InstitutionsRead, auth.KeysWrite, auth.AuditRead, auth.LedgerVerify,
-		auth.CustomersRead, auth.CustomersWrite, auth.CustomersPII, auth.ProductsRead, auth.ProductsWrite, auth.AccountsJudicial, auth.AccountsInternal}
+		auth.CustomersRead, auth.CustomersWrite, auth.CustomersPII, auth.ProductsRead, auth.ProductsWrite, auth.AccountsJudicial, auth.AccountsInternal,
+		auth.AdjustmentsPropose, auth.AdjustmentsApprove}
 	want := []auth.Role{auth.RoleAdmin, auth.RoleAuditor, auth.RoleOperator, auth.RolePoster, auth.RoleViewer}
 	if diff := cmp.Diff(want, auth.Roles()); diff != "" {
 		t.Errorf("roles (-want +got):\n%s", diff)
@@ -422,7 +423,7 @@ func TestRoles(t *testing.T) {
 	grants := map[auth.Role][]auth.Permission{
 		auth.RoleAdmin: all,
 		auth.RoleOperator: {auth.LedgerRead, auth.LedgerPost, auth.AccountsWrite, auth.AccountsFreeze, auth.InstitutionsRead,
-			auth.CustomersRead, auth.CustomersWrite, auth.ProductsRead, auth.ProductsWrite},
+			auth.CustomersRead, auth.CustomersWrite, auth.ProductsRead, auth.ProductsWrite, auth.AdjustmentsPropose},
 		auth.RolePoster:  {auth.LedgerRead, auth.LedgerPost, auth.ProductsRead},
 		auth.RoleViewer:  {auth.LedgerRead, auth.InstitutionsRead, auth.CustomersRead, auth.ProductsRead},
 		auth.RoleAuditor: {auth.LedgerRead, auth.InstitutionsRead, auth.AuditRead, auth.LedgerVerify, auth.CustomersRead, auth.ProductsRead},

@@ -147,6 +147,13 @@ var authzMatrix = map[string]authzCase{
 	"POST /v1/checks":                   {path: "/v1/checks", wrongRole: auth.RoleOperator, cross: crossExcludes},
 	"GET /v1/checks":                    {path: "/v1/checks", wrongRole: auth.RoleViewer, cross: crossExcludes},
 	"POST /v1/control-accounts":         {path: "/v1/control-accounts", body: map[string]any{"account_id": "{account}"}, wrongRole: auth.RoleViewer, cross: crossNotFound},
+	"POST /v1/adjustments": {path: "/v1/adjustments", body: map[string]any{"reference": "x15", "reverse_transaction_id": "{tx}", "reason": "x"},
+		wrongRole: auth.RolePoster, cross: crossNotFound},
+	"GET /v1/adjustments":               {path: "/v1/adjustments", cross: crossExcludes, why: everyRole},
+	"GET /v1/adjustments/{id}":          {path: "/v1/adjustments/{adjustment}", cross: crossNotFound, why: everyRole},
+	"POST /v1/adjustments/{id}/approve": {path: "/v1/adjustments/{adjustment}/approve", body: map[string]any{}, wrongRole: auth.RoleOperator, cross: crossNotFound},
+	"POST /v1/adjustments/{id}/reject":  {path: "/v1/adjustments/{adjustment}/reject", body: map[string]any{}, wrongRole: auth.RoleOperator, cross: crossNotFound},
+	"POST /v1/adjustments/{id}/cancel":  {path: "/v1/adjustments/{adjustment}/cancel", body: map[string]any{}, wrongRole: auth.RoleViewer, cross: crossNotFound},
 	"GET /v1/vouchers":                  {path: "/v1/vouchers?date=2026-11-02", cross: crossExcludes, why: everyRole},
 }
 
@@ -207,13 +214,16 @@ func TestAuthorizationMatrix(t *testing.T) {
 		a.must(http.StatusCreated, keys[auth.RoleViewer], "POST", "/v1/customers/"+customer.ID+"/statements",
 			map[string]any{"from": "2026-11-01", "to": "2026-12-01"}, &statement)
 		a.must(http.StatusOK, keys[auth.RoleAuditor], "POST", "/v1/checks", nil, nil)
+		var adjustment httpapi.AdjustmentView
+		a.must(http.StatusCreated, keys[auth.RoleOperator], "POST", "/v1/adjustments",
+			map[string]any{"reference": "ba-adj", "reverse_transaction_id": tx.ID, "reason": "matrix"}, &adjustment)
 		key := keyID(keys[auth.RoleViewer])
 		fill := strings.NewReplacer("{statement}", statement.ID, "{bank}", bank, "{account}", account, "{frozen}", frozen, "{empty}", empty,
 			"{tx}", tx.ID, "{hold}", hold.ID, "{key}", key, "{customer}", customer.ID, "{opened}", opened.Account.ID,
-			"{opened2}", opened2.Account.ID, "{freeze}", freeze.Freeze.ID)
+			"{opened2}", opened2.Account.ID, "{freeze}", freeze.Freeze.ID, "{adjustment}", adjustment.ID)
 		// Strings found only in branch-a's data.
 		markers := []string{"branch-a", statement.ID, "ba2001", "ba1002", "ba-t1", bank, account, tx.ID, hold.ID, key, customer.ID,
-			frozen, opened.Account.ID, opened2.Account.ID, freeze.Freeze.ID}
+			frozen, opened.Account.ID, opened2.Account.ID, freeze.Freeze.ID, adjustment.ID}
 		holds := func(body []byte) string {
 			for _, m := range markers {
 				if strings.Contains(string(body), m) {
@@ -302,6 +312,11 @@ func TestAuthorizationMatrix(t *testing.T) {
 			})
 		}
 		// Nothing of branch-a changed.
+		var adj httpapi.AdjustmentView
+		a.must(http.StatusOK, a.admin, "GET", "/v1/adjustments/"+adjustment.ID, nil, &adj)
+		if adj.Status != "pending" {
+			t.Errorf("branch-a's adjustment is %s", adj.Status)
+		}
 		var rep httpapi.TransactionView
 		a.must(http.StatusOK, a.admin, "GET", "/v1/transactions/by-reference/ba-t1?institution_id=branch-a", nil, &rep)
 		if v := a.account(account); v.Balance != 1000 || v.Available != 990 || v.Status != "active" {

@@ -144,6 +144,9 @@ var accountsStatus = map[accounts.Code]int{
 	accounts.CodeFreezeNotFound:      http.StatusNotFound,
 	accounts.CodeAuthorityRequired:   http.StatusForbidden,
 	accounts.CodeStatementNotFound:   http.StatusNotFound,
+	accounts.CodeApprovalNotFound:    http.StatusNotFound,
+	accounts.CodeApproverIsMaker:     http.StatusForbidden,
+	accounts.CodeNotMaker:            http.StatusForbidden,
 }
 
 // toProblem turns any error a handler meets into the problem the client

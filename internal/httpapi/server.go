@@ -62,9 +62,11 @@ type Deps struct {
 	// built on Ledger and Products (internal accounts from the
 	// internal_accounts table) when nil.
 	Operations *accounts.Operations
-	Clock      clock.Clock
-	Log        *slog.Logger
-	Registry   *prometheus.Registry
+	// Approvals serves /v1/adjustments; it is built on Ledger when nil.
+	Approvals *accounts.Approvals
+	Clock     clock.Clock
+	Log       *slog.Logger
+	Registry  *prometheus.Registry
 }
 
 // Server serves the API.
@@ -115,6 +117,9 @@ func New(d Deps, cfg Config) *Server {
 	if d.Operations == nil {
 		d.Operations = accounts.NewOperations(d.Ledger, d.Products, accounts.OperationsConfig{})
 	}
+	if d.Approvals == nil {
+		d.Approvals = accounts.NewApprovals(d.Ledger)
+	}
 	// huma builds the errors it finds itself (validation, content
 	// negotiation) with this package variable; ours carry a code.
 	hookErrors.Do(func() { huma.NewError = newProblem })
@@ -149,6 +154,7 @@ func New(d Deps, cfg Config) *Server {
 	s.registerLifecycle()
 	s.registerOperations()
 	s.registerStatements()
+	s.registerApprovals()
 
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
