@@ -144,6 +144,8 @@ var accountsStatus = map[accounts.Code]int{
 	accounts.CodeFreezeNotFound:      http.StatusNotFound,
 	accounts.CodeAuthorityRequired:   http.StatusForbidden,
 	accounts.CodeStatementNotFound:   http.StatusNotFound,
+	accounts.CodeBatchNotFound:       http.StatusNotFound,
+	accounts.CodeBatchTooLarge:       http.StatusRequestEntityTooLarge,
 }
 
 // toProblem turns any error a handler meets into the problem the client
