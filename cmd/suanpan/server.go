@@ -69,7 +69,8 @@ type apiServer struct {
 	ledger *ledger.Ledger
 	auth   *auth.Service
 	api    *httpapi.Server
-	tls    *tls.Config // nil: plain HTTP
+	worker *accounts.BatchWorker // processes uploaded batches until close
+	tls    *tls.Config           // nil: plain HTTP
 }
 
 // newAPIServer loads the TLS certificate (if any) and the encryption keys,
@@ -102,6 +103,7 @@ func newAPIServer(ctx context.Context, db *store.DB, cfg serverConfig, log *slog
 		Clock: clock.Real{}, Log: log, Registry: reg},
 		httpapi.Config{MaxBodyBytes: cfg.MaxBodyBytes, RequestTimeout: cfg.RequestTimeout, Version: version(),
 			TrustProxy: cfg.TrustProxy})
+	s.worker = s.api.Batches.StartWorker(ctx, batchPollInterval, func(err error) { log.Error("process batch", "err", err) })
 	return s, nil
 }
 
@@ -112,8 +114,15 @@ func (s *apiServer) bootstrap(ctx context.Context, adminKey string) (token strin
 	return s.auth.Bootstrap(ctx, s.cfg.RootInstitution, s.cfg.RootName, adminKey)
 }
 
-// close stops the ledger engine after committing what it has queued.
-func (s *apiServer) close() error { return s.ledger.Close() }
+// batchPollInterval is how often the batch worker looks for queued batches.
+const batchPollInterval = time.Second
+
+// close stops the batch worker (a batch in progress is resumed by the next
+// start), then the ledger engine after committing what it has queued.
+func (s *apiServer) close() error {
+	s.worker.Close()
+	return s.ledger.Close()
+}
 
 // scheme is the URL scheme the server speaks.
 func (s *apiServer) scheme() string {

@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"slices"
@@ -44,6 +45,11 @@ type authzCase struct {
 	why       string
 	// parentQuery is added to the path for the parent's key.
 	parentQuery string
+}
+
+// batchCSV is a batch file with one top-up of account.
+func batchCSV(account string) string {
+	return "reference,operation,account,counterparty,channel,amount,payment_id\nl1,topup," + account + ",,app,1.00,\n"
 }
 
 const (
@@ -136,6 +142,11 @@ var authzMatrix = map[string]authzCase{
 		"channel": "app", "amount": 1}, wrongRole: auth.RoleAuditor, cross: crossNotFound},
 	"POST /v1/operations/refund": {path: "/v1/operations/refund", body: map[string]any{"payment_id": "{tx}", "reference": "x14"},
 		wrongRole: auth.RoleViewer, cross: crossNotFound},
+	"POST /v1/batches": {path: "/v1/batches?reference=mx1", body: batchCSV("{opened}"), wrongRole: auth.RoleViewer, cross: crossExcludes,
+		why: "an upload makes a batch of the caller's own institution; branch-a's accounts in it fail line by line (account_not_found)"},
+	"GET /v1/batches":              {path: "/v1/batches", cross: crossExcludes, why: everyRole},
+	"GET /v1/batches/{id}":         {path: "/v1/batches/{batch}", cross: crossNotFound, why: everyRole},
+	"GET /v1/batches/{id}/results": {path: "/v1/batches/{batch}/results", cross: crossNotFound, why: everyRole},
 	"POST /v1/internal-accounts": {path: "/v1/internal-accounts", body: map[string]any{"role": "fee_income", "account_id": "{account}"},
 		wrongRole: auth.RoleOperator, cross: crossNotFound},
 	"POST /v1/customers/{id}/statements": {path: "/v1/customers/{customer}/statements", body: map[string]any{"from": "2026-10-01", "to": "2026-11-01"},
@@ -217,12 +228,22 @@ func TestAuthorizationMatrix(t *testing.T) {
 		var adjustment httpapi.AdjustmentView
 		a.must(http.StatusCreated, keys[auth.RoleOperator], "POST", "/v1/adjustments",
 			map[string]any{"reference": "ba-adj", "reverse_transaction_id": tx.ID, "reason": "matrix"}, &adjustment)
+		var batch struct {
+			ID string `json:"id"`
+		}
+		if resp, raw := a.raw(keys[auth.RoleAdmin], "POST", "/v1/batches?reference=ba-batch", []byte(batchCSV(opened.Account.ID)),
+			"Content-Type", "text/csv"); resp.StatusCode != http.StatusAccepted || json.Unmarshal(raw, &batch) != nil {
+			t.Fatalf("upload batch: %d %s", resp.StatusCode, raw)
+		}
+		if _, err := a.srv.Batches.ProcessNext(context.Background()); err != nil {
+			t.Fatal(err)
+		}
 		key := keyID(keys[auth.RoleViewer])
-		fill := strings.NewReplacer("{statement}", statement.ID, "{bank}", bank, "{account}", account, "{frozen}", frozen, "{empty}", empty,
+		fill := strings.NewReplacer("{statement}", statement.ID, "{batch}", batch.ID, "{bank}", bank, "{account}", account, "{frozen}", frozen, "{empty}", empty,
 			"{tx}", tx.ID, "{hold}", hold.ID, "{key}", key, "{customer}", customer.ID, "{opened}", opened.Account.ID,
 			"{opened2}", opened2.Account.ID, "{freeze}", freeze.Freeze.ID, "{adjustment}", adjustment.ID)
 		// Strings found only in branch-a's data.
-		markers := []string{"branch-a", statement.ID, "ba2001", "ba1002", "ba-t1", bank, account, tx.ID, hold.ID, key, customer.ID,
+		markers := []string{"branch-a", statement.ID, batch.ID, "ba2001", "ba1002", "ba-t1", bank, account, tx.ID, hold.ID, key, customer.ID,
 			frozen, opened.Account.ID, opened2.Account.ID, freeze.Freeze.ID, adjustment.ID}
 		holds := func(body []byte) string {
 			for _, m := range markers {
@@ -235,6 +256,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 		body := func(c authzCase) []byte {
 			if c.body == nil {
 				return nil
+			}
+			if raw, ok := c.body.(string); ok { // a file, sent as it is
+				return []byte(fill.Replace(raw))
 			}
 			b, err := json.Marshal(c.body)
 			if err != nil {

@@ -147,6 +147,8 @@ var accountsStatus = map[accounts.Code]int{
 	accounts.CodeApprovalNotFound:    http.StatusNotFound,
 	accounts.CodeApproverIsMaker:     http.StatusForbidden,
 	accounts.CodeNotMaker:            http.StatusForbidden,
+	accounts.CodeBatchNotFound:       http.StatusNotFound,
+	accounts.CodeBatchTooLarge:       http.StatusRequestEntityTooLarge,
 }
 
 // toProblem turns any error a handler meets into the problem the client

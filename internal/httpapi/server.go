@@ -64,9 +64,12 @@ type Deps struct {
 	Operations *accounts.Operations
 	// Approvals serves /v1/adjustments; it is built on Ledger when nil.
 	Approvals *accounts.Approvals
-	Clock     clock.Clock
-	Log       *slog.Logger
-	Registry  *prometheus.Registry
+	// Batches serves /v1/batches; it is built on Operations when nil.
+	// The server only stores batches: a BatchWorker processes them.
+	Batches  *accounts.Batches
+	Clock    clock.Clock
+	Log      *slog.Logger
+	Registry *prometheus.Registry
 }
 
 // Server serves the API.
@@ -120,6 +123,9 @@ func New(d Deps, cfg Config) *Server {
 	if d.Approvals == nil {
 		d.Approvals = accounts.NewApprovals(d.Ledger)
 	}
+	if d.Batches == nil {
+		d.Batches = accounts.NewBatches(d.Operations)
+	}
 	// huma builds the errors it finds itself (validation, content
 	// negotiation) with this package variable; ours carry a code.
 	hookErrors.Do(func() { huma.NewError = newProblem })
@@ -155,6 +161,7 @@ func New(d Deps, cfg Config) *Server {
 	s.registerOperations()
 	s.registerStatements()
 	s.registerApprovals()
+	s.registerBatches()
 
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
@@ -354,7 +361,10 @@ func register[I, O any](s *Server, op huma.Operation, perm auth.Permission, h fu
 	op.Path = "/v1" + op.Path
 	// huma refuses a body of exactly its limit, and handles the refusal
 	// itself (413 request_too_large); one more makes MaxBodyBytes inclusive.
-	op.MaxBodyBytes = s.cfg.MaxBodyBytes + 1
+	// An operation may set its own (larger) limit: a file upload.
+	if op.MaxBodyBytes == 0 {
+		op.MaxBodyBytes = s.cfg.MaxBodyBytes + 1
+	}
 	if perm != "" {
 		op.Security = []map[string][]string{{"apiKey": {}}}
 		op.Description += "\n\nRequires the `" + string(perm) + "` permission."
