@@ -424,3 +424,133 @@ func (s *Operations) CrossTransfer(ctx context.Context, r OperationRequest) (*Op
 			Metadata: metaB, Writes: []ledger.Write{s.event(payload)}},
 	})
 }
+
+// GrantPoints credits points to the customer's points account (a product
+// of class points): Dr the institution's points issuance account of the
+// asset (internal account role points_issuance) · Cr account. The points
+// product governs control, limits and the points_grant fee, which the
+// customer's account bears (Dr account · Cr fee income). Permission:
+// ledger:post. Codes as Operations.TopUp (no issuance account registered:
+// CodeInvalidRequest).
+func (s *Operations) GrantPoints(ctx context.Context, r OperationRequest) (*OperationResult, error) {
+	return s.points(ctx, OpPointsGrant, r)
+}
+
+// RedeemPoints takes points back from the customer's points account: Dr
+// account · Cr points issuance, with the points_redeem fee. Permission and
+// codes as GrantPoints.
+func (s *Operations) RedeemPoints(ctx context.Context, r OperationRequest) (*OperationResult, error) {
+	return s.points(ctx, OpPointsRedeem, r)
+}
+
+// ExpirePoints expires points: the postings of a redemption under the
+// operation points_expire. It is an explicit call: which points expire when
+// (a points lot's validity) is for a scheduled job still to be added, which
+// will call it. Permission and codes as GrantPoints.
+func (s *Operations) ExpirePoints(ctx context.Context, r OperationRequest) (*OperationResult, error) {
+	return s.points(ctx, OpPointsExpire, r)
+}
+
+func (s *Operations) points(ctx context.Context, op string, r OperationRequest) (*OperationResult, error) {
+	if err := r.validate(false); err != nil {
+		return nil, err
+	}
+	if r.Timeout != 0 {
+		return nil, fieldErr("timeout", "timeout is only for withdrawals")
+	}
+	cust, err := s.party(ctx, r.Account, "account", r.Scope)
+	if err != nil {
+		return nil, err
+	}
+	if cust.product.Class != ClassPoints {
+		return nil, fieldErr("account", "points operations need an account of a points product")
+	}
+	issuance, err := s.internalAccount(ctx, cust.link.InstitutionID, RolePointsIssuance, "", cust.product.Asset)
+	if err != nil {
+		return nil, err
+	}
+	p := ledger.Posting{Debit: issuance, Credit: r.Account, Amount: r.Amount}
+	if op != OpPointsGrant {
+		p.Debit, p.Credit = r.Account, issuance
+	}
+	return s.simple(ctx, op, r, cust, p)
+}
+
+// RoundDeposit moves funds from a customer's main account (Account) to
+// their sub-account (Counterparty, e.g. a card purse) of the same customer,
+// institution and asset (圈存): one transfer Dr main · Cr sub. The debited
+// account's product — here the main account's — governs control, limits
+// and the round_deposit fee, borne by the debited account. Permission:
+// ledger:post. Codes as Operations.Transfer.
+func (s *Operations) RoundDeposit(ctx context.Context, r OperationRequest) (*OperationResult, error) {
+	return s.round(ctx, OpRoundDeposit, r)
+}
+
+// RoundWithdraw moves funds back from the sub-account (Counterparty) to the
+// main account (Account) (圈提): Dr sub · Cr main; the sub-account's
+// product governs control, limits and the round_withdraw fee, borne by the
+// sub-account. Permission and codes as RoundDeposit.
+func (s *Operations) RoundWithdraw(ctx context.Context, r OperationRequest) (*OperationResult, error) {
+	return s.round(ctx, OpRoundWithdraw, r)
+}
+
+func (s *Operations) round(ctx context.Context, op string, r OperationRequest) (*OperationResult, error) {
+	if err := r.validate(true); err != nil {
+		return nil, err
+	}
+	if r.Timeout != 0 {
+		return nil, fieldErr("timeout", "timeout is only for withdrawals")
+	}
+	main, err := s.party(ctx, r.Account, "account", r.Scope)
+	if err != nil {
+		return nil, err
+	}
+	sub, err := s.party(ctx, r.Counterparty, "counterparty", r.Scope)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case main.link.AccountID == sub.link.AccountID:
+		return nil, fieldErr("counterparty", "the sub-account must differ from the main account")
+	case main.link.CustomerID == "" || main.link.CustomerID != sub.link.CustomerID:
+		return nil, fieldErr("counterparty", "the sub-account must be of the main account's customer")
+	case main.link.InstitutionID != sub.link.InstitutionID || main.product.Asset != sub.product.Asset:
+		return nil, fieldErr("counterparty", "the sub-account must be of the main account's institution and asset")
+	}
+	if op == OpRoundDeposit {
+		return s.simple(ctx, op, r, main, ledger.Posting{Debit: r.Account, Credit: r.Counterparty, Amount: r.Amount})
+	}
+	return s.simple(ctx, op, r, sub, ledger.Posting{Debit: r.Counterparty, Credit: r.Account, Amount: r.Amount})
+}
+
+// simple posts a one-principal transfer governed by gov (control, limits
+// counted on gov's account, the fee borne by gov's account).
+func (s *Operations) simple(ctx context.Context, op string, r OperationRequest, gov *party, principal ledger.Posting) (*OperationResult, error) {
+	if err := gov.product.Allows(op, r.Channel); err != nil {
+		return nil, err
+	}
+	inst, asset, acct := gov.link.InstitutionID, gov.product.Asset, gov.link.AccountID
+	principal.Asset = asset
+	fee, err := gov.product.Fee(op, r.Channel, r.Amount)
+	if err != nil {
+		return nil, err
+	}
+	postings := []ledger.Posting{principal}
+	meta := copyMeta(r.Metadata)
+	meta["operation"], meta["channel"], meta["amount"] = op, r.Channel, strconv.FormatInt(r.Amount, 10)
+	meta["product"] = gov.product.ID + "@" + strconv.Itoa(gov.product.Version)
+	meta["fee"], meta["fee_payer"] = strconv.FormatInt(fee.Amount, 10), ""
+	if fee.Amount > 0 {
+		feeAcct, err := s.cfg.FeeAccount(ctx, inst, asset)
+		if err != nil {
+			return nil, err
+		}
+		postings = append(postings, ledger.Posting{Debit: acct, Credit: feeAcct, Asset: asset, Amount: fee.Amount})
+		meta["fee_payer"], meta["fee_account"] = string(PartyPayer), feeAcct
+	}
+	payload := map[string]any{"operation": op, "channel": r.Channel, "account": r.Account, "counterparty": r.Counterparty,
+		"amount": r.Amount, "fee": fee.Amount, "asset": asset}
+	writes := []ledger.Write{usageWrite(s.db.Dialect, gov.product, acct, op, r.Channel, r.Amount), s.event(payload)}
+	return s.submit(ctx, ledger.Request{Kind: ledger.KindTransfer, InstitutionID: inst, Reference: r.Reference, Type: op,
+		Postings: postings, Metadata: meta, Writes: append(writes, r.Writes...)})
+}

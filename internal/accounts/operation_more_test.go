@@ -15,13 +15,15 @@ import (
 )
 
 // moreBooks: opBooks plus a "wallet2" product in bank-a and bank-b
-// allowing freeze, split and cross_transfer on app (split fee 1% half-up
-// paid by the payer, cross_transfer fee 100 fixed, freeze at most 3 a
-// day), a frozen-funds account, clearing accounts between bank-a and
+// allowing freeze, split, cross_transfer and round deposit/withdraw on app
+// (split fee 1% half-up paid by the payer, cross_transfer fee 100 fixed,
+// round_withdraw fee 50 fixed, freeze at most 3 a day, round deposits at
+// most 500.00 each), a frozen-funds account, clearing accounts between bank-a and
 // bank-b, and funded accounts carol, dave, erin (bank-a) and fay (bank-b).
 type moreBooks struct {
 	*opBooks
 	frozen, clrA, clrB, feesB string
+	customers                 map[string]string // account: customer
 	carol, dave, erin, fay    string
 }
 
@@ -38,7 +40,11 @@ func newMoreBooks(t *testing.T, db *store.DB) *moreBooks {
 			{Operation: accounts.OpCrossTransfer, Kind: accounts.FeeFixed, Fixed: 100, Payer: accounts.PartyPayer, Rounding: money.HalfEven, FeeAccountCode: "6021"},
 		}, []accounts.Limit{{Operation: accounts.OpFreeze, DailyCount: 3}})
 		w.InstitutionID, w.ID, w.Channels = inst, "wallet2", []string{"app"}
-		w.Operations = []string{accounts.OpTopup, accounts.OpFreeze, accounts.OpSplit, accounts.OpCrossTransfer}
+		w.Operations = []string{accounts.OpTopup, accounts.OpFreeze, accounts.OpSplit, accounts.OpCrossTransfer,
+			accounts.OpRoundDeposit, accounts.OpRoundWithdraw}
+		w.Fees = append(w.Fees, accounts.FeeRule{Operation: accounts.OpRoundWithdraw, Kind: accounts.FeeFixed, Fixed: 50,
+			Payer: accounts.PartyPayer, Rounding: money.HalfEven, FeeAccountCode: "6021"})
+		w.Limits = append(w.Limits, accounts.Limit{Operation: accounts.OpRoundDeposit, PerTxn: 50000})
 		if _, err := products.Create(ctx, w); err != nil {
 			t.Fatal(err)
 		}
@@ -66,6 +72,7 @@ func newMoreBooks(t *testing.T, db *store.DB) *moreBooks {
 			t.Fatal(err)
 		}
 	}
+	b.customers = map[string]string{}
 	open := func(inst string) string {
 		cu := mustCreate(t, customers, accounts.NewCustomer{InstitutionID: inst, Type: accounts.Personal, Name: "Customer"})
 		o, err := b.lc.Open(ctx, accounts.OpenRequest{CustomerID: cu.ID, ProductID: "wallet2", OpenedBy: "k1"})
@@ -81,6 +88,7 @@ func newMoreBooks(t *testing.T, db *store.DB) *moreBooks {
 			Postings: []ledger.Posting{{Debit: clr, Credit: o.Account.ID, Asset: "CNY", Amount: 100000}}}}, false); err != nil {
 			t.Fatal(err)
 		}
+		b.customers[o.Account.ID] = cu.ID
 		return o.Account.ID
 	}
 	b.carol, b.dave, b.erin, b.fay = open("bank-a"), open("bank-a"), open("bank-a"), open("bank-b")
@@ -298,6 +306,146 @@ func TestCrossTransfer(t *testing.T) {
 		u, err := b.ops.UsageOf(ctx, b.carol, accounts.OpCrossTransfer, "", res.Transaction.BusinessDate)
 		if err != nil || u.DayCount != 1 || u.DayAmount != 4321 {
 			t.Errorf("usage %+v %v", u, err)
+		}
+	})
+}
+
+func TestPoints(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		b := newMoreBooks(t, db)
+		if _, err := b.ledger.CreateAsset(ctx, "PTS", 0); err != nil {
+			t.Fatal(err)
+		}
+		products := accounts.NewProductService(db, b.clock)
+		p := wallet([]accounts.FeeRule{{Operation: accounts.OpPointsRedeem, Kind: accounts.FeeFixed, Fixed: 1, Payer: accounts.PartyPayer,
+			Rounding: money.HalfEven, FeeAccountCode: "6021"}}, []accounts.Limit{{Operation: accounts.OpPointsGrant, PerTxn: 10000}})
+		p.InstitutionID, p.ID, p.Class, p.Asset, p.Channels = "bank-a", "points", accounts.ClassPoints, "PTS", []string{"app"}
+		p.Operations = []string{accounts.OpPointsGrant, accounts.OpPointsRedeem, accounts.OpPointsExpire}
+		if _, err := products.Create(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		o, err := b.lc.Open(ctx, accounts.OpenRequest{CustomerID: b.customers[b.carol], ProductID: "points", OpenedBy: "k1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pts := o.Account.ID
+		var issuance, ptsFees string
+		for _, side := range []ledger.Side{ledger.Debit, ledger.Credit} {
+			a, err := b.ledger.CreateAccount(ctx, ledger.NewAccount{InstitutionID: "bank-a", Asset: "PTS", Code: "1002",
+				NormalSide: side, Overdraft: ledger.OverdraftUnlimited})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if side == ledger.Debit {
+				issuance = a.ID
+			} else {
+				ptsFees = a.ID
+			}
+		}
+		req := func(ref string, amount int64) accounts.OperationRequest {
+			return accounts.OperationRequest{Reference: ref, Account: pts, Channel: "app", Amount: amount}
+		}
+		if _, err := b.ops.GrantPoints(ctx, req("g0", 1)); errCode(err) != string(accounts.CodeInvalidRequest) {
+			t.Errorf("grant without an issuance account: %v", err)
+		}
+		for _, ia := range []accounts.InternalAccount{{Role: accounts.RolePointsIssuance, AccountID: issuance},
+			{Role: accounts.RoleFeeIncome, AccountID: ptsFees}} {
+			ia.RegisteredBy = "k1"
+			if _, err := b.ops.RegisterInternalAccount(ctx, ia, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		all := func() []string { return []string{pts, issuance, ptsFees} }
+		step := func(run func() (*accounts.OperationResult, error), want map[string][2]int64) *accounts.OperationResult {
+			t.Helper()
+			before := b.balances(t, all()...)
+			res := must(t)(run())
+			if got := moved(before, b.balances(t, all()...)); !cmp.Equal(got, want) {
+				t.Errorf("moved %v, want %v", got, want)
+			}
+			again := must(t)(run())
+			if !again.Duplicate || again.Transaction.ID != res.Transaction.ID {
+				t.Errorf("retry %+v", again)
+			}
+			return res
+		}
+		g := step(func() (*accounts.OperationResult, error) { return b.ops.GrantPoints(ctx, req("g1", 500)) },
+			map[string][2]int64{pts: {500, 0}, issuance: {500, 0}})
+		r := step(func() (*accounts.OperationResult, error) { return b.ops.RedeemPoints(ctx, req("r1", 120)) },
+			map[string][2]int64{pts: {-121, 0}, issuance: {-120, 0}, ptsFees: {1, 0}})
+		e := step(func() (*accounts.OperationResult, error) { return b.ops.ExpirePoints(ctx, req("e1", 79)) },
+			map[string][2]int64{pts: {-79, 0}, issuance: {-79, 0}})
+		for i, tc := range []struct {
+			res *accounts.OperationResult
+			typ string
+		}{{g, accounts.OpPointsGrant}, {r, accounts.OpPointsRedeem}, {e, accounts.OpPointsExpire}} {
+			if tc.res.Transaction.Type != tc.typ || tc.res.Transaction.Postings[0].Asset != "PTS" {
+				t.Errorf("%d: %+v", i, tc.res.Transaction)
+			}
+		}
+		if _, err := b.ops.RedeemPoints(ctx, req("r2", 301)); errCode(err) != string(ledger.CodeInsufficientFunds) {
+			t.Errorf("redeem beyond: %v", err)
+		}
+		if _, err := b.ops.GrantPoints(ctx, req("g2", 10001)); errCode(err) != string(accounts.CodeLimitExceeded) {
+			t.Errorf("grant beyond the limit: %v", err)
+		}
+		if _, err := b.ops.GrantPoints(ctx, accounts.OperationRequest{Reference: "g3", Account: pts, Channel: "bank_x", Amount: 1}); errCode(err) != string(accounts.CodeChannelNotAllowed) {
+			t.Errorf("grant on bank_x: %v", err)
+		}
+		if _, err := b.ops.GrantPoints(ctx, accounts.OperationRequest{Reference: "g4", Account: b.carol, Channel: "app", Amount: 1}); errCode(err) != string(accounts.CodeInvalidRequest) {
+			t.Errorf("grant to a wallet: %v", err)
+		}
+	})
+}
+
+func TestRoundDepositWithdraw(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		b := newMoreBooks(t, db)
+		o, err := b.lc.Open(ctx, accounts.OpenRequest{CustomerID: b.customers[b.carol], ProductID: "wallet2", OpenedBy: "k1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		purse := o.Account.ID
+		req := func(ref string, amount int64) accounts.OperationRequest {
+			return accounts.OperationRequest{Reference: ref, Account: b.carol, Counterparty: purse, Channel: "app", Amount: amount}
+		}
+		all := func() []string { return []string{b.carol, purse, b.fees} }
+		step := func(run func() (*accounts.OperationResult, error), want map[string][2]int64) {
+			t.Helper()
+			before := b.balances(t, all()...)
+			res := must(t)(run())
+			if got := moved(before, b.balances(t, all()...)); !cmp.Equal(got, want) {
+				t.Errorf("moved %v, want %v", got, want)
+			}
+			again := must(t)(run())
+			if !again.Duplicate || again.Transaction.ID != res.Transaction.ID {
+				t.Errorf("retry %+v", again)
+			}
+		}
+		step(func() (*accounts.OperationResult, error) { return b.ops.RoundDeposit(ctx, req("rd1", 20000)) },
+			map[string][2]int64{b.carol: {-20000, 0}, purse: {20000, 0}})
+		step(func() (*accounts.OperationResult, error) { return b.ops.RoundWithdraw(ctx, req("rw1", 4999)) },
+			map[string][2]int64{b.carol: {4999, 0}, purse: {-5049, 0}, b.fees: {50, 0}})
+		if _, err := b.ops.RoundDeposit(ctx, req("rd2", 50001)); errCode(err) != string(accounts.CodeLimitExceeded) {
+			t.Errorf("round deposit beyond the limit: %v", err)
+		}
+		if _, err := b.ops.RoundWithdraw(ctx, req("rw2", 20000)); errCode(err) != string(ledger.CodeInsufficientFunds) {
+			t.Errorf("round withdraw beyond the purse: %v", err)
+		}
+		if _, err := b.ops.RoundDeposit(ctx, accounts.OperationRequest{Reference: "rd3", Account: b.carol, Counterparty: b.dave, Channel: "app", Amount: 1}); errCode(err) != string(accounts.CodeInvalidRequest) {
+			t.Errorf("round deposit to another customer: %v", err)
+		}
+		if _, err := b.ops.RoundDeposit(ctx, accounts.OperationRequest{Reference: "rd4", Account: b.alice, Counterparty: b.bob, Channel: "app", Amount: 1}); err == nil {
+			t.Errorf("round deposit on wallet accepted")
+		}
+		if _, _, err := b.lc.Freeze(ctx, accounts.FreezeRequest{AccountID: purse, Side: accounts.FreezeCredit,
+			Authority: accounts.AuthorityRisk, Reason: "check", By: "k1"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.ops.RoundDeposit(ctx, req("rd5", 1)); errCode(err) != string(ledger.CodeAccountFrozen) {
+			t.Errorf("round deposit to a frozen purse: %v", err)
 		}
 	})
 }

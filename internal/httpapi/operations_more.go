@@ -11,7 +11,8 @@ import (
 )
 
 // More business operations: balance freeze (and its unfreeze or
-// deduction), split payment and cross-institution transfer.
+// deduction), split payment, cross-institution transfer, points grant,
+// redeem and expire, round deposit and withdraw.
 
 type deductBody struct {
 	Reference string            `json:"reference" minLength:"1" maxLength:"125" doc:"The deduction's reference; its transfer leg is posted under reference + \"#to\"."`
@@ -78,6 +79,54 @@ func (s *Server) registerMoreOperations() {
 			"cross_transfer fee is posted in the institution of who bears it. Both institutions must be in the caller's scope. " +
 			"The answer is the payer institution's transaction." + idem,
 		DefaultStatus: http.StatusCreated}, auth.LedgerPost, s.opCrossTransfer)
+	points := []struct{ path, id, summary, desc string }{
+		{"grant", "operation-points-grant", "Grant points", "Dr the institution's points issuance account · Cr the points account."},
+		{"redeem", "operation-points-redeem", "Redeem points", "Dr the points account · Cr the points issuance account."},
+		{"expire", "operation-points-expire", "Expire points", "The postings of a redemption under the operation points_expire. " +
+			"Called explicitly: scheduled expiry is a job still to be added."},
+	}
+	for _, p := range points {
+		op := "points_" + p.path
+		register(s, huma.Operation{OperationID: p.id, Method: http.MethodPost, Path: "/operations/points/" + p.path, Tags: tags,
+			Summary: p.summary, Description: p.desc + " The account must be of a points product, which governs control, limits " +
+				"and the " + op + " fee (borne by the points account)." + idem,
+			DefaultStatus: http.StatusCreated}, auth.LedgerPost, s.opPoints(op))
+	}
+	register(s, huma.Operation{OperationID: "operation-round-deposit", Method: http.MethodPost, Path: "/operations/round-deposit", Tags: tags,
+		Summary: "Round deposit (圈存)", Description: "Dr the main account (account) · Cr its sub-account (counterparty, e.g. a card " +
+			"purse) of the same customer, institution and asset. The main account's product governs control, limits and the fee." + idem,
+		DefaultStatus: http.StatusCreated}, auth.LedgerPost, s.opRound(accounts.OpRoundDeposit))
+	register(s, huma.Operation{OperationID: "operation-round-withdraw", Method: http.MethodPost, Path: "/operations/round-withdraw", Tags: tags,
+		Summary: "Round withdraw (圈提)", Description: "Dr the sub-account (counterparty) · Cr the main account (account). The " +
+			"sub-account's product governs control, limits and the fee." + idem,
+		DefaultStatus: http.StatusCreated}, auth.LedgerPost, s.opRound(accounts.OpRoundWithdraw))
+}
+
+func (s *Server) opPoints(op string) func(context.Context, *topupIn) (*operationOut, error) {
+	return func(ctx context.Context, in *topupIn) (*operationOut, error) {
+		return s.operations(ctx, in.IdempotencyKey, "operations."+op, in.Body, func(w []ledger.Write) (*accounts.OperationResult, error) {
+			r := in.Body.request(ctx, "", w)
+			switch op {
+			case accounts.OpPointsGrant:
+				return s.Operations.GrantPoints(ctx, r)
+			case accounts.OpPointsRedeem:
+				return s.Operations.RedeemPoints(ctx, r)
+			}
+			return s.Operations.ExpirePoints(ctx, r)
+		})
+	}
+}
+
+func (s *Server) opRound(op string) func(context.Context, *twoPartyIn) (*operationOut, error) {
+	return func(ctx context.Context, in *twoPartyIn) (*operationOut, error) {
+		return s.operations(ctx, in.IdempotencyKey, "operations."+op, in.Body, func(w []ledger.Write) (*accounts.OperationResult, error) {
+			r := in.Body.request(ctx, in.Body.Counterparty, w)
+			if op == accounts.OpRoundDeposit {
+				return s.Operations.RoundDeposit(ctx, r)
+			}
+			return s.Operations.RoundWithdraw(ctx, r)
+		})
+	}
 }
 
 func (s *Server) opFreeze(ctx context.Context, in *topupIn) (*operationOut, error) {

@@ -14,7 +14,7 @@ func TestMoreOperations(t *testing.T) {
 		for _, inst := range []string{"root", "peer"} {
 			a.must(http.StatusCreated, a.admin, "POST", "/v1/products", map[string]any{"id": "w2", "institution_id": inst, "name": "Wallet",
 				"class": "wallet", "asset": "CNY", "chart_code": "2001", "normal_side": "credit", "channels": []string{"app"},
-				"operations": []string{"freeze", "split", "cross_transfer"},
+				"operations": []string{"freeze", "split", "cross_transfer", "round_deposit", "round_withdraw"},
 				"fees": []any{map[string]any{"operation": "split", "kind": "percentage", "rate": "0.01", "payer": "payer", "rounding": "half_up",
 					"fee_account_code": "6021"}},
 				"limits": []any{map[string]any{"operation": "split", "per_transaction": 50000}}}, nil)
@@ -28,6 +28,16 @@ func TestMoreOperations(t *testing.T) {
 		frozen, fees := internal("root", "frozen", "", "credit"), internal("root", "fee_income", "", "credit")
 		clrA, clrB := internal("root", "clearing_inst", "peer", "credit"), internal("peer", "clearing_inst", "root", "debit")
 		bank := a.newAccount(a.admin, map[string]any{"asset": "CNY", "code": "1002", "normal_side": "debit", "overdraft": "unlimited"}).ID
+		customers := map[string]string{}
+		openFor := func(customer, product string) string {
+			var o struct {
+				Account struct {
+					ID string `json:"id"`
+				} `json:"account"`
+			}
+			a.must(http.StatusCreated, a.admin, "POST", "/v1/customers/"+customer+"/accounts", map[string]any{"product_id": product}, &o)
+			return o.Account.ID
+		}
 		open := func(inst string) string {
 			var c struct {
 				ID string `json:"id"`
@@ -39,6 +49,7 @@ func TestMoreOperations(t *testing.T) {
 				} `json:"account"`
 			}
 			a.must(http.StatusCreated, a.admin, "POST", "/v1/customers/"+c.ID+"/accounts", map[string]any{"product_id": "w2"}, &o)
+			customers[o.Account.ID] = c.ID
 			return o.Account.ID
 		}
 		carol, dave, erin, fay := open("root"), open("root"), open("root"), open("peer")
@@ -120,6 +131,50 @@ func TestMoreOperations(t *testing.T) {
 			a.fail(http.StatusUnprocessableEntity, "account_frozen", "", a.admin, "POST", "/v1/operations/cross-transfer",
 				map[string]any{"reference": "cx-3", "account": carol, "counterparty": fay, "channel": "app", "amount": 10})
 			check(t, a, map[string][2]int64{carol: {91061, 91061}, clrA: {4321, 4321}, clrB: {4321, 4321}, fay: {4321, 4321}})
+		})
+
+		t.Run("points and round deposit/withdraw", func(t *testing.T) {
+			a := a.with(t)
+			a.newAsset("PTS", 0)
+			a.must(http.StatusCreated, a.admin, "POST", "/v1/products", map[string]any{"id": "pts", "name": "Points", "class": "points",
+				"asset": "PTS", "chart_code": "2301", "normal_side": "credit", "channels": []string{"app"},
+				"operations": []string{"points_grant", "points_redeem", "points_expire"}}, nil)
+			pts := openFor(customers[carol], "pts")
+			issuance := a.newAccount(a.admin, map[string]any{"asset": "PTS", "code": "1002", "normal_side": "debit", "overdraft": "unlimited"}).ID
+			a.fail(http.StatusUnprocessableEntity, "invalid_request", "", a.admin, "POST", "/v1/operations/points/grant",
+				map[string]any{"reference": "pg-0", "account": pts, "channel": "app", "amount": 1})
+			a.must(http.StatusCreated, a.admin, "POST", "/v1/internal-accounts", map[string]any{"role": "points_issuance", "account_id": issuance}, nil)
+			g := a.op(a.admin, "/v1/operations/points/grant", map[string]any{"reference": "pg-1", "account": pts, "channel": "app", "amount": 500},
+				rid("op-points")...)
+			if g.Operation != "points_grant" || g.Asset != "PTS" || g.Transaction.Postings[0].Debit != issuance {
+				t.Errorf("grant %+v", g)
+			}
+			a.auditOnce("op-points", "ledger.transfer", "transaction:"+g.Transaction.ID, a.admin)
+			a.op(a.admin, "/v1/operations/points/redeem", map[string]any{"reference": "pr-1", "account": pts, "channel": "app", "amount": 120})
+			e := a.op(a.admin, "/v1/operations/points/expire", map[string]any{"reference": "pe-1", "account": pts, "channel": "app", "amount": 80})
+			if e.Operation != "points_expire" {
+				t.Errorf("expire %+v", e)
+			}
+			check(t, a, map[string][2]int64{pts: {300, 300}, issuance: {300, 300}})
+			a.fail(http.StatusUnprocessableEntity, "insufficient_funds", "", a.admin, "POST", "/v1/operations/points/redeem",
+				map[string]any{"reference": "pr-2", "account": pts, "channel": "app", "amount": 301})
+
+			purse := openFor(customers[carol], "w2")
+			before := a.balances(carol)[carol][0]
+			body := map[string]any{"reference": "rd-1", "account": carol, "counterparty": purse, "channel": "app", "amount": 2000}
+			rd := a.op(a.admin, "/v1/operations/round-deposit", body)
+			if rd.Operation != "round_deposit" || rd.Transaction.Postings[0].Debit != carol || rd.Transaction.Postings[0].Credit != purse {
+				t.Errorf("round deposit %+v", rd)
+			}
+			if again := a.op(a.admin, "/v1/operations/round-deposit", body); !again.Duplicate {
+				t.Errorf("retry %+v", again)
+			}
+			a.op(a.admin, "/v1/operations/round-withdraw", map[string]any{"reference": "rw-1", "account": carol, "counterparty": purse, "channel": "app", "amount": 500})
+			check(t, a, map[string][2]int64{carol: {before - 1500, before - 1500}, purse: {1500, 1500}})
+			a.fail(http.StatusUnprocessableEntity, "invalid_request", "body.counterparty", a.admin, "POST", "/v1/operations/round-deposit",
+				map[string]any{"reference": "rd-2", "account": carol, "counterparty": dave, "channel": "app", "amount": 1})
+			a.fail(http.StatusUnprocessableEntity, "insufficient_funds", "", a.admin, "POST", "/v1/operations/round-withdraw",
+				map[string]any{"reference": "rw-2", "account": carol, "counterparty": purse, "channel": "app", "amount": 1501})
 		})
 	})
 }
