@@ -84,8 +84,8 @@ func NewOperations(l *ledger.Ledger, products *ProductService, cfg OperationsCon
 // InternalAccount registers an institution's own account for a role.
 type InternalAccount struct {
 	InstitutionID string    `json:"institution_id"`
-	Role          string    `json:"role"`              // clearing or fee_income
-	Channel       string    `json:"channel,omitempty"` // for clearing; "" for fee_income
+	Role          string    `json:"role"`              // clearing, fee_income, frozen, clearing_inst, points_issuance
+	Channel       string    `json:"channel,omitempty"` // clearing: the channel; clearing_inst: the other institution; else ""
 	Asset         string    `json:"asset"`
 	AccountID     string    `json:"account_id"`
 	RegisteredAt  time.Time `json:"registered_at"`
@@ -100,12 +100,15 @@ type InternalAccount struct {
 // CodeInvalidRequest or CodeAccountNotFound (also out of scope).
 func (s *Operations) RegisterInternalAccount(ctx context.Context, a InternalAccount, scope []string, writes ...ChangeWrite) (*InternalAccount, error) {
 	switch {
-	case a.Role != RoleClearing && a.Role != RoleFeeIncome:
-		return nil, fieldErr("role", "role must be clearing or fee_income")
+	case a.Role != RoleClearing && a.Role != RoleFeeIncome && a.Role != RoleFrozen && a.Role != RoleClearingInst &&
+		a.Role != RolePointsIssuance:
+		return nil, fieldErr("role", "role must be clearing, fee_income, frozen, clearing_inst or points_issuance")
 	case a.Role == RoleClearing && !tokenPattern.MatchString(a.Channel):
 		return nil, fieldErr("channel", "a clearing account needs its channel: 1-32 lowercase letters, digits or '_'")
-	case a.Role == RoleFeeIncome && a.Channel != "":
-		return nil, fieldErr("channel", "a fee-income account serves every channel: give no channel")
+	case a.Role == RoleClearingInst && (a.Channel == "" || len(a.Channel) > 64 || !store.Storable(a.Channel)):
+		return nil, fieldErr("channel", "a clearing_inst account needs the other institution's ID as its channel")
+	case a.Role != RoleClearing && a.Role != RoleClearingInst && a.Channel != "":
+		return nil, fieldErr("channel", "a %s account serves every channel: give no channel", a.Role)
 	case a.RegisteredBy == "" || len(a.RegisteredBy) > 64 || !store.Storable(a.RegisteredBy):
 		return nil, fieldErr("registered_by", "registered_by is required: at most 64 bytes")
 	}
@@ -122,6 +125,8 @@ func (s *Operations) RegisterInternalAccount(ctx context.Context, a InternalAcco
 	switch {
 	case a.InstitutionID != "" && a.InstitutionID != acct.InstitutionID:
 		return nil, fieldErr("account_id", "account %s is not of institution %s", acct.ID, a.InstitutionID)
+	case a.Role == RoleClearingInst && a.Channel == acct.InstitutionID:
+		return nil, fieldErr("channel", "a clearing_inst account clears with another institution")
 	case a.Asset != "" && a.Asset != acct.Asset:
 		return nil, fieldErr("asset", "account %s holds %s, not %s", acct.ID, acct.Asset, a.Asset)
 	case acct.Status == ledger.StatusClosed:
@@ -151,10 +156,13 @@ func (s *Operations) internalAccount(ctx context.Context, inst, role, channel, a
 	err := s.db.Read.QueryRowContext(ctx, `SELECT account_id FROM internal_accounts
 		WHERE institution_id = $1 AND role = $2 AND channel = $3 AND asset = $4`, inst, role, channel, asset).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
-		if role == RoleClearing {
+		switch role {
+		case RoleClearing:
 			return "", errorAt(CodeChannelNotAllowed, "channel", "institution %s has no clearing account for channel %q and %s", inst, channel, asset)
+		case RoleClearingInst:
+			return "", errorAt(CodeInvalidRequest, "", "institution %s has no clearing account towards %s for %s", inst, channel, asset)
 		}
-		return "", errorAt(CodeInvalidRequest, "", "institution %s has no fee-income account for %s", inst, asset)
+		return "", errorAt(CodeInvalidRequest, "", "institution %s has no %s account for %s", inst, role, asset)
 	}
 	if err != nil {
 		return "", fmt.Errorf("find %s account: %w", role, err)

@@ -19,7 +19,7 @@ import (
 
 // OperationView is an operation's transaction with its fee.
 type OperationView struct {
-	Operation     string           `json:"operation" doc:"topup, withdraw, payment, transfer, refund, withdraw_complete or withdraw_fail."`
+	Operation     string           `json:"operation" doc:"topup, withdraw, payment, transfer, refund, withdraw_complete, withdraw_fail, freeze, unfreeze, freeze_deduct, split or cross_transfer."`
 	Channel       string           `json:"channel"`
 	Asset         string           `json:"asset"`
 	Amount        int64            `json:"amount" doc:"The principal, minor units."`
@@ -97,7 +97,7 @@ type refundIn struct {
 // InternalAccountView is an account an institution uses for a role.
 type InternalAccountView struct {
 	InstitutionID string    `json:"institution_id"`
-	Role          string    `json:"role" enum:"clearing,fee_income"`
+	Role          string    `json:"role" enum:"clearing,fee_income,frozen,clearing_inst,points_issuance"`
 	Channel       string    `json:"channel,omitempty"`
 	Asset         string    `json:"asset"`
 	AccountID     string    `json:"account_id"`
@@ -108,8 +108,8 @@ type InternalAccountView struct {
 type internalAccountIn struct {
 	Body struct {
 		InstitutionID string `json:"institution_id,omitempty" maxLength:"64" doc:"Must be the account's institution when given."`
-		Role          string `json:"role" enum:"clearing,fee_income"`
-		Channel       string `json:"channel,omitempty" maxLength:"32" doc:"The channel of a clearing account; none for fee_income."`
+		Role          string `json:"role" enum:"clearing,fee_income,frozen,clearing_inst,points_issuance"`
+		Channel       string `json:"channel,omitempty" maxLength:"32" doc:"The channel of a clearing account, the other institution's ID for clearing_inst; none for the other roles."`
 		Asset         string `json:"asset,omitempty" maxLength:"16" doc:"Must be the account's asset when given."`
 		AccountID     string `json:"account_id" minLength:"1" maxLength:"64" doc:"An open account of the institution."`
 	}
@@ -150,9 +150,11 @@ func (s *Server) registerOperations() {
 			"together never exceed it (reversal_exceeds_original). The merchant product must allow refunds on the payment's channel." + idem,
 		DefaultStatus: http.StatusCreated}, auth.LedgerPost, s.opRefund)
 	register(s, huma.Operation{OperationID: "register-internal-account", Method: http.MethodPost, Path: "/internal-accounts", Tags: tags,
-		Summary: "Register a clearing or fee-income account", Description: "Names the account an institution's operations post to: " +
-			"the clearing account of a channel and asset, or the fee-income account of an asset. Registering the role again replaces the account.",
+		Summary: "Register an internal account", Description: "Names the account an institution's operations post to: " +
+			"the clearing account of a channel and asset, the fee-income account of an asset, the frozen-funds account of an asset (frozen), " +
+			"the clearing account towards another institution (clearing_inst, channel: that institution's ID). Registering the role again replaces the account.",
 		DefaultStatus: http.StatusCreated}, auth.AccountsInternal, s.registerInternalAccount)
+	s.registerMoreOperations()
 }
 
 // operations runs one operation call with the caller's audit record and

@@ -1,0 +1,173 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/suanpan/suanpan/internal/accounts"
+	"github.com/suanpan/suanpan/internal/auth"
+	"github.com/suanpan/suanpan/internal/ledger"
+)
+
+// More business operations: balance freeze (and its unfreeze or
+// deduction), split payment, cross-institution transfer, points grant,
+// redeem and expire, round deposit and withdraw.
+
+type deductBody struct {
+	Reference string            `json:"reference" minLength:"1" maxLength:"125" doc:"The deduction's reference; its transfer leg is posted under reference + \"#to\"."`
+	Receiver  string            `json:"receiver" minLength:"1" maxLength:"64" doc:"The account that receives the deducted amount: of the freeze's institution and asset."`
+	Amount    int64             `json:"amount,omitempty" minimum:"0" doc:"What to deduct, minor units; omitted or 0: the whole freeze. The rest is released."`
+	Metadata  map[string]string `json:"metadata,omitempty"`
+}
+
+type deductIn struct {
+	IdempotencyHeader
+	ID   string `path:"id" maxLength:"64" doc:"The freeze's transaction (hold) ID."`
+	Body deductBody
+}
+
+type unfreezeIn struct {
+	IdempotencyHeader
+	ID   string `path:"id" maxLength:"64" doc:"The freeze's transaction (hold) ID."`
+	Body resolveWithdrawBody
+}
+
+// SplitShareBody is one payee of a split payment.
+type SplitShareBody struct {
+	Account string `json:"account" minLength:"1" maxLength:"64"`
+	Amount  int64  `json:"amount" minimum:"1" doc:"Minor units."`
+}
+
+type splitBody struct {
+	Reference string            `json:"reference" minLength:"1" maxLength:"128"`
+	Account   string            `json:"account" minLength:"1" maxLength:"64" doc:"The payer."`
+	Channel   string            `json:"channel" minLength:"1" maxLength:"32"`
+	Payees    []SplitShareBody  `json:"payees" minItems:"1" maxItems:"126" doc:"Distinct customer accounts of the payer's institution and asset, other than the payer."`
+	Metadata  map[string]string `json:"metadata,omitempty"`
+}
+
+type splitIn struct {
+	IdempotencyHeader
+	Body splitBody
+}
+
+func (s *Server) registerMoreOperations() {
+	tags := []string{"Business operations"}
+	idem := " Accepts an Idempotency-Key; the reference makes it idempotent too."
+	register(s, huma.Operation{OperationID: "operation-freeze", Method: http.MethodPost, Path: "/operations/freeze", Tags: tags,
+		Summary: "Freeze part of a balance", Description: "A hold without timeout, Dr the account · Cr the institution's frozen-funds " +
+			"account (internal account role frozen): the amount stops being available. The product must allow freeze on the channel, " +
+			"within its limits. No fee. Unfreeze or deduct it by the transaction's ID." + idem,
+		DefaultStatus: http.StatusCreated}, auth.LedgerPost, s.opFreeze)
+	register(s, huma.Operation{OperationID: "operation-unfreeze", Method: http.MethodPost, Path: "/operations/freeze/{id}/unfreeze", Tags: tags,
+		Summary: "Unfreeze a balance freeze", Description: "Voids the freeze's hold and gives its limit usage back." + idem,
+		DefaultStatus: http.StatusCreated}, auth.LedgerPost, s.opUnfreeze)
+	register(s, huma.Operation{OperationID: "operation-deduct-frozen", Method: http.MethodPost, Path: "/operations/freeze/{id}/deduct", Tags: tags,
+		Summary: "Deduct frozen funds", Description: "Posts the freeze, in full or in part (the rest is released), and moves the amount " +
+			"from the frozen-funds account to the receiver, as one atomic ledger batch: the post under the reference, the transfer " +
+			"under reference + \"#to\". The answer is the post." + idem,
+		DefaultStatus: http.StatusCreated}, auth.LedgerPost, s.opDeductFrozen)
+	register(s, huma.Operation{OperationID: "operation-split", Method: http.MethodPost, Path: "/operations/split", Tags: tags,
+		Summary: "Split payment (AA)", Description: "One transaction: Dr the payer · Cr each payee, and the payer product's split fee on " +
+			"the total (Dr payer · Cr fee income), always borne by the payer. The total is counted against the payer's limits." + idem,
+		DefaultStatus: http.StatusCreated}, auth.LedgerPost, s.opSplit)
+	register(s, huma.Operation{OperationID: "operation-cross-transfer", Method: http.MethodPost, Path: "/operations/cross-transfer", Tags: tags,
+		Summary: "Transfer to another institution", Description: "Dr payer · Cr clearing(A→B) in the payer's institution and " +
+			"Dr clearing(B←A) · Cr payee in the payee's, one atomic ledger batch under the same reference: both or neither. Clearing " +
+			"accounts are internal accounts of role clearing_inst with the other institution as channel. The payer product's " +
+			"cross_transfer fee is posted in the institution of who bears it. Both institutions must be in the caller's scope. " +
+			"The answer is the payer institution's transaction." + idem,
+		DefaultStatus: http.StatusCreated}, auth.LedgerPost, s.opCrossTransfer)
+	points := []struct{ path, id, summary, desc string }{
+		{"grant", "operation-points-grant", "Grant points", "Dr the institution's points issuance account · Cr the points account."},
+		{"redeem", "operation-points-redeem", "Redeem points", "Dr the points account · Cr the points issuance account."},
+		{"expire", "operation-points-expire", "Expire points", "The postings of a redemption under the operation points_expire. " +
+			"Called explicitly: scheduled expiry is a job still to be added."},
+	}
+	for _, p := range points {
+		op := "points_" + p.path
+		register(s, huma.Operation{OperationID: p.id, Method: http.MethodPost, Path: "/operations/points/" + p.path, Tags: tags,
+			Summary: p.summary, Description: p.desc + " The account must be of a points product, which governs control, limits " +
+				"and the " + op + " fee (borne by the points account)." + idem,
+			DefaultStatus: http.StatusCreated}, auth.LedgerPost, s.opPoints(op))
+	}
+	register(s, huma.Operation{OperationID: "operation-round-deposit", Method: http.MethodPost, Path: "/operations/round-deposit", Tags: tags,
+		Summary: "Round deposit (圈存)", Description: "Dr the main account (account) · Cr its sub-account (counterparty, e.g. a card " +
+			"purse) of the same customer, institution and asset. The main account's product governs control, limits and the fee." + idem,
+		DefaultStatus: http.StatusCreated}, auth.LedgerPost, s.opRound(accounts.OpRoundDeposit))
+	register(s, huma.Operation{OperationID: "operation-round-withdraw", Method: http.MethodPost, Path: "/operations/round-withdraw", Tags: tags,
+		Summary: "Round withdraw (圈提)", Description: "Dr the sub-account (counterparty) · Cr the main account (account). The " +
+			"sub-account's product governs control, limits and the fee." + idem,
+		DefaultStatus: http.StatusCreated}, auth.LedgerPost, s.opRound(accounts.OpRoundWithdraw))
+}
+
+func (s *Server) opPoints(op string) func(context.Context, *topupIn) (*operationOut, error) {
+	return func(ctx context.Context, in *topupIn) (*operationOut, error) {
+		return s.operations(ctx, in.IdempotencyKey, "operations."+op, in.Body, func(w []ledger.Write) (*accounts.OperationResult, error) {
+			r := in.Body.request(ctx, "", w)
+			switch op {
+			case accounts.OpPointsGrant:
+				return s.Operations.GrantPoints(ctx, r)
+			case accounts.OpPointsRedeem:
+				return s.Operations.RedeemPoints(ctx, r)
+			}
+			return s.Operations.ExpirePoints(ctx, r)
+		})
+	}
+}
+
+func (s *Server) opRound(op string) func(context.Context, *twoPartyIn) (*operationOut, error) {
+	return func(ctx context.Context, in *twoPartyIn) (*operationOut, error) {
+		return s.operations(ctx, in.IdempotencyKey, "operations."+op, in.Body, func(w []ledger.Write) (*accounts.OperationResult, error) {
+			r := in.Body.request(ctx, in.Body.Counterparty, w)
+			if op == accounts.OpRoundDeposit {
+				return s.Operations.RoundDeposit(ctx, r)
+			}
+			return s.Operations.RoundWithdraw(ctx, r)
+		})
+	}
+}
+
+func (s *Server) opFreeze(ctx context.Context, in *topupIn) (*operationOut, error) {
+	return s.operations(ctx, in.IdempotencyKey, "operations.freeze", in.Body, func(w []ledger.Write) (*accounts.OperationResult, error) {
+		return s.Operations.FreezeBalance(ctx, in.Body.request(ctx, "", w))
+	})
+}
+
+func (s *Server) opUnfreeze(ctx context.Context, in *unfreezeIn) (*operationOut, error) {
+	if err := inScopeTransaction(ctx, s.Ledger, in.ID, "hold_id"); err != nil {
+		return nil, err
+	}
+	return s.operations(ctx, in.IdempotencyKey, "operations.unfreeze:"+in.ID, in.Body, func(w []ledger.Write) (*accounts.OperationResult, error) {
+		return s.Operations.UnfreezeBalance(ctx, accounts.ResolveRequest{HoldID: in.ID, Reference: in.Body.Reference,
+			Metadata: in.Body.Metadata, Scope: principal(ctx).Scope, Writes: w})
+	})
+}
+
+func (s *Server) opDeductFrozen(ctx context.Context, in *deductIn) (*operationOut, error) {
+	if err := inScopeTransaction(ctx, s.Ledger, in.ID, "hold_id"); err != nil {
+		return nil, err
+	}
+	return s.operations(ctx, in.IdempotencyKey, "operations.deduct:"+in.ID, in.Body, func(w []ledger.Write) (*accounts.OperationResult, error) {
+		return s.Operations.DeductFrozen(ctx, accounts.DeductRequest{HoldID: in.ID, Reference: in.Body.Reference,
+			Receiver: in.Body.Receiver, Amount: in.Body.Amount, Metadata: in.Body.Metadata, Scope: principal(ctx).Scope, Writes: w})
+	})
+}
+
+func (s *Server) opSplit(ctx context.Context, in *splitIn) (*operationOut, error) {
+	return s.operations(ctx, in.IdempotencyKey, "operations.split", in.Body, func(w []ledger.Write) (*accounts.OperationResult, error) {
+		payees := make([]accounts.SplitShare, len(in.Body.Payees))
+		for i, p := range in.Body.Payees {
+			payees[i] = accounts.SplitShare{Account: p.Account, Amount: p.Amount}
+		}
+		return s.Operations.Split(ctx, accounts.SplitRequest{Reference: in.Body.Reference, Account: in.Body.Account,
+			Channel: in.Body.Channel, Payees: payees, Metadata: in.Body.Metadata, Scope: principal(ctx).Scope, Writes: w})
+	})
+}
+
+func (s *Server) opCrossTransfer(ctx context.Context, in *twoPartyIn) (*operationOut, error) {
+	return s.operations(ctx, in.IdempotencyKey, "operations.cross_transfer", in.Body, func(w []ledger.Write) (*accounts.OperationResult, error) {
+		return s.Operations.CrossTransfer(ctx, in.Body.request(ctx, in.Body.Counterparty, w))
+	})
+}
