@@ -70,7 +70,9 @@ type apiServer struct {
 	auth   *auth.Service
 	api    *httpapi.Server
 	worker *accounts.BatchWorker // processes uploaded batches until close
-	tls    *tls.Config           // nil: plain HTTP
+	// envelopes returns expired red envelopes' remainders until close.
+	envelopes *accounts.EnvelopeSweeper
+	tls       *tls.Config // nil: plain HTTP
 }
 
 // newAPIServer loads the TLS certificate (if any) and the encryption keys,
@@ -104,6 +106,8 @@ func newAPIServer(ctx context.Context, db *store.DB, cfg serverConfig, log *slog
 		httpapi.Config{MaxBodyBytes: cfg.MaxBodyBytes, RequestTimeout: cfg.RequestTimeout, Version: version(),
 			TrustProxy: cfg.TrustProxy})
 	s.worker = s.api.Batches.StartWorker(ctx, batchPollInterval, func(err error) { log.Error("process batch", "err", err) })
+	s.envelopes = s.api.Operations.StartEnvelopeSweeper(ctx, cfg.HoldSweepInterval,
+		func(err error) { log.Error("expire envelopes", "err", err) })
 	return s, nil
 }
 
@@ -121,6 +125,7 @@ const batchPollInterval = time.Second
 // start), then the ledger engine after committing what it has queued.
 func (s *apiServer) close() error {
 	s.worker.Close()
+	s.envelopes.Close()
 	return s.ledger.Close()
 }
 

@@ -84,7 +84,7 @@ func NewOperations(l *ledger.Ledger, products *ProductService, cfg OperationsCon
 // InternalAccount registers an institution's own account for a role.
 type InternalAccount struct {
 	InstitutionID string    `json:"institution_id"`
-	Role          string    `json:"role"`              // clearing, fee_income, frozen, clearing_inst, points_issuance
+	Role          string    `json:"role"`              // clearing, fee_income, frozen, clearing_inst, points_issuance, envelope
 	Channel       string    `json:"channel,omitempty"` // clearing: the channel; clearing_inst: the other institution; else ""
 	Asset         string    `json:"asset"`
 	AccountID     string    `json:"account_id"`
@@ -101,8 +101,8 @@ type InternalAccount struct {
 func (s *Operations) RegisterInternalAccount(ctx context.Context, a InternalAccount, scope []string, writes ...ChangeWrite) (*InternalAccount, error) {
 	switch {
 	case a.Role != RoleClearing && a.Role != RoleFeeIncome && a.Role != RoleFrozen && a.Role != RoleClearingInst &&
-		a.Role != RolePointsIssuance:
-		return nil, fieldErr("role", "role must be clearing, fee_income, frozen, clearing_inst or points_issuance")
+		a.Role != RolePointsIssuance && a.Role != RoleEnvelope:
+		return nil, fieldErr("role", "role must be clearing, fee_income, frozen, clearing_inst, points_issuance or envelope")
 	case a.Role == RoleClearing && !tokenPattern.MatchString(a.Channel):
 		return nil, fieldErr("channel", "a clearing account needs its channel: 1-32 lowercase letters, digits or '_'")
 	case a.Role == RoleClearingInst && (a.Channel == "" || len(a.Channel) > 64 || !store.Storable(a.Channel)):

@@ -167,6 +167,11 @@ var authzMatrix = map[string]authzCase{
 		"counterparty": "{opened2}", "channel": "app", "amount": 1}, wrongRole: auth.RoleAuditor, cross: crossNotFound},
 	"POST /v1/operations/round-withdraw": {path: "/v1/operations/round-withdraw", body: map[string]any{"reference": "x24", "account": "{opened}",
 		"counterparty": "{opened2}", "channel": "app", "amount": 1}, wrongRole: auth.RoleViewer, cross: crossNotFound},
+	"POST /v1/envelopes": {path: "/v1/envelopes", body: map[string]any{"reference": "x26", "account": "{opened}", "channel": "app",
+		"total": 3, "count": 3, "split": "equal", "expires_in_seconds": 60}, wrongRole: auth.RoleViewer, cross: crossNotFound},
+	"GET /v1/envelopes/{id}": {path: "/v1/envelopes/{envelope}", cross: crossNotFound, why: everyRole},
+	"POST /v1/envelopes/{id}/claims": {path: "/v1/envelopes/{envelope}/claims", body: map[string]any{"recipient_account": "{opened2}"},
+		wrongRole: auth.RoleAuditor, cross: crossNotFound},
 	"POST /v1/internal-accounts": {path: "/v1/internal-accounts", body: map[string]any{"role": "fee_income", "account_id": "{account}"},
 		wrongRole: auth.RoleOperator, cross: crossNotFound},
 	"POST /v1/customers/{id}/statements": {path: "/v1/customers/{customer}/statements", body: map[string]any{"from": "2026-10-01", "to": "2026-11-01"},
@@ -258,12 +263,18 @@ func TestAuthorizationMatrix(t *testing.T) {
 		if _, err := a.srv.Batches.ProcessNext(context.Background()); err != nil {
 			t.Fatal(err)
 		}
+		escrow := open("ba2241", "credit", "none")
+		a.must(http.StatusCreated, keys[auth.RoleAdmin], "POST", "/v1/internal-accounts", map[string]any{"role": "envelope", "account_id": escrow}, nil)
+		a.transfer(keys[auth.RoleAdmin], "ba-fund-opened", bank, opened.Account.ID, "CNY", 1000)
+		var envelope httpapi.EnvelopeView
+		a.must(http.StatusCreated, keys[auth.RoleAdmin], "POST", "/v1/envelopes", map[string]any{"reference": "ba-env", "account": opened.Account.ID,
+			"channel": "app", "total": 100, "count": 10, "split": "random", "expires_in_seconds": 3600}, &envelope)
 		key := keyID(keys[auth.RoleViewer])
-		fill := strings.NewReplacer("{statement}", statement.ID, "{batch}", batch.ID, "{bank}", bank, "{account}", account, "{frozen}", frozen, "{empty}", empty,
+		fill := strings.NewReplacer("{envelope}", envelope.ID, "{statement}", statement.ID, "{batch}", batch.ID, "{bank}", bank, "{account}", account, "{frozen}", frozen, "{empty}", empty,
 			"{tx}", tx.ID, "{hold}", hold.ID, "{key}", key, "{customer}", customer.ID, "{opened}", opened.Account.ID,
 			"{opened2}", opened2.Account.ID, "{freeze}", freeze.Freeze.ID, "{adjustment}", adjustment.ID)
 		// Strings found only in branch-a's data.
-		markers := []string{"branch-a", statement.ID, batch.ID, "ba2001", "ba1002", "ba-t1", bank, account, tx.ID, hold.ID, key, customer.ID,
+		markers := []string{"branch-a", envelope.ID, escrow, statement.ID, batch.ID, "ba2001", "ba1002", "ba-t1", bank, account, tx.ID, hold.ID, key, customer.ID,
 			frozen, opened.Account.ID, opened2.Account.ID, freeze.Freeze.ID, adjustment.ID}
 		holds := func(body []byte) string {
 			for _, m := range markers {

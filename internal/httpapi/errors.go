@@ -117,6 +117,9 @@ var ledgerStatus = map[ledger.Code]int{
 	ledger.CodeAccountNotEmpty:         http.StatusConflict,
 	ledger.CodeInvalidStatusChange:     http.StatusConflict,
 	ledger.CodeBatchTooLarge:           http.StatusRequestEntityTooLarge,
+	accounts.CodeEnvelopeExpired:       http.StatusConflict,
+	accounts.CodeEnvelopeEmpty:         http.StatusConflict,
+	accounts.CodeAlreadyClaimed:        http.StatusConflict,
 }
 
 var authStatus = map[string]int{
@@ -149,6 +152,7 @@ var accountsStatus = map[accounts.Code]int{
 	accounts.CodeNotMaker:            http.StatusForbidden,
 	accounts.CodeBatchNotFound:       http.StatusNotFound,
 	accounts.CodeBatchTooLarge:       http.StatusRequestEntityTooLarge,
+	accounts.CodeEnvelopeNotFound:    http.StatusNotFound,
 }
 
 // toProblem turns any error a handler meets into the problem the client

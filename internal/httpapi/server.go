@@ -162,6 +162,7 @@ func New(d Deps, cfg Config) *Server {
 	s.registerStatements()
 	s.registerApprovals()
 	s.registerBatches()
+	s.registerEnvelopes()
 
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
