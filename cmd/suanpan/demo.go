@@ -78,15 +78,22 @@ func (c *DemoCmd) prepare(ctx context.Context, a *app, srv *apiServer) (net.List
 	// The sample's institutions join the key's scope, which checking the
 	// key cached without them.
 	srv.auth.ForgetScopes()
-	if sample.Seeded {
+	api := srv.api
+	more, err := demo.SeedAccounts(ctx, srv.ledger, demo.Services{Customers: api.Customers, Products: api.Products,
+		Lifecycle: api.Lifecycle, Operations: api.Operations})
+	if err != nil {
+		return nil, err
+	}
+	if sample.Seeded || more.Seeded {
 		a.log.Info("seeded the demo store", "accounts", sample.Accounts, "transactions", sample.Transactions,
+			"customers", more.Customers+more.Merchants, "operations", more.Operations,
 			"duration_ms", time.Since(start).Milliseconds())
 	}
 	ln, err := listen(c.Addr)
 	if err != nil {
 		return nil, err
 	}
-	printDemo(a.stdout, baseURL(srv.scheme(), ln.Addr()), token, c.DataDir, sample)
+	printDemo(a.stdout, baseURL(srv.scheme(), ln.Addr()), token, c.DataDir, sample, more)
 	return ln, nil
 }
 
@@ -132,13 +139,15 @@ func writeSecret(path, secret string) error {
 
 // printDemo prints where the demo is, its API key, and three curl commands
 // that work on the sample as printed.
-func printDemo(w io.Writer, url, token, dir string, s *demo.Sample) {
+func printDemo(w io.Writer, url, token, dir string, s *demo.Sample, more *demo.AccountsSample) {
 	state := "seeded just now"
 	if !s.Seeded {
 		state = "kept from an earlier run"
 	}
-	fmt.Fprintf(w, "Suanpan demo: %s with %d customer wallets, %d merchants, %d transactions and %d open holds (%s).\n\n",
+	fmt.Fprintf(w, "Suanpan demo: %s with %d customer wallets, %d merchants, %d transactions and %d open holds (%s).\n",
 		demo.Bank, len(s.Wallets), len(s.Merchants), s.Transactions, s.Holds, state)
+	fmt.Fprintf(w, "It also has %d customers and %d merchants with accounts on the products %s, and %d operations on them.\n\n",
+		more.Customers, more.Merchants, strings.Join(more.Products, ", "), more.Operations)
 	fmt.Fprintf(w, "  API       %s\n", url)
 	fmt.Fprintf(w, "  API docs  %s/docs\n", url)
 	fmt.Fprintf(w, "  API key   %s\n", token)
@@ -168,6 +177,8 @@ func printDemo(w io.Writer, url, token, dir string, s *demo.Sample) {
 		"    -H 'Idempotency-Key: demo-transfer-1' \\\n    -d '%s'\n\n", url, authHeader, transfer)
 	fmt.Fprintf(w, "Or with the client commands:\n\n")
 	fmt.Fprintf(w, "  export SUANPAN_SERVER=%s SUANPAN_API_KEY=%s\n", url, token)
-	fmt.Fprintf(w, "  suanpan balance %s\n\n", payer)
+	fmt.Fprintf(w, "  suanpan balance %s\n", payer)
+	fmt.Fprintf(w, "  suanpan customers list --type personal --limit 5\n")
+	fmt.Fprintf(w, "  suanpan products get %s --institution %s\n\n", demo.WalletProduct, demo.Bank)
 	fmt.Fprintf(w, "Stop with Ctrl-C; the data stays in %s for the next run (delete it to start over).\n", dir)
 }

@@ -19,7 +19,7 @@ func TestDemo(t *testing.T) {
 	first := startCommand(t, "http", "demo", "--addr", "127.0.0.1:0", "--data-dir", dir)
 	out := first.stdout.String()
 	key := tokenPattern.FindString(out)
-	for _, want := range []string{"seeded just now", first.url, first.url + "/docs", "300 customer wallets"} {
+	for _, want := range []string{"seeded just now", first.url, first.url + "/docs", "300 customer wallets", "30 customers and 3 merchants"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}

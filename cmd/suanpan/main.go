@@ -69,6 +69,9 @@ type CLI struct {
 	Hold         HoldCmd         `cmd:"" help:"Place, post and void holds." group:"Client"`
 	Reverse      ReverseCmd      `cmd:"" help:"Reverse a posted transaction." group:"Client"`
 	Transactions TransactionsCmd `cmd:"" help:"Look up transactions." group:"Client"`
+	Customers    CustomersCmd    `cmd:"" help:"Create, show and list customers." group:"Client"`
+	Products     ProductsCmd     `cmd:"" help:"List and show account products." group:"Client"`
+	Ops          OpsCmd          `cmd:"" help:"Account operations: top up, pay, transfer, refund and withdraw." group:"Client"`
 }
 
 // app is what a command runs with besides its own flags: where to write and
