@@ -23,8 +23,9 @@ import (
 // judge a speed, and they only ever touch stores on this machine or the one
 // given.
 type BenchCmd struct {
-	Ledger BenchLedgerCmd `cmd:"" help:"Drive concurrent transfers through the ledger engine, then verify the ledger."`
-	HTTP   BenchHTTPCmd   `cmd:"" name:"http" help:"Drive concurrent transfer requests through the HTTP API, of a server started in-process or a running one."`
+	Ledger   BenchLedgerCmd   `cmd:"" help:"Drive concurrent transfers through the ledger engine, then verify the ledger."`
+	Accounts BenchAccountsCmd `cmd:"" help:"Drive concurrent merchant payments (fee and limit checks) through the account layer, then the raw ledger for comparison."`
+	HTTP     BenchHTTPCmd     `cmd:"" name:"http" help:"Drive concurrent transfer requests through the HTTP API, of a server started in-process or a running one."`
 }
 
 // Bounds on a bench run, so that a typo cannot ask for a month-long run or a
