@@ -203,7 +203,7 @@ func (s *Approvals) Propose(ctx context.Context, p Proposal, writes ...ChangeWri
 			a.ID, a.InstitutionID, a.Kind, string(payload), a.Reference, a.Status, a.MakerKey, a.Reason, a.CreatedAt.UnixMicro()); err != nil {
 			return fmt.Errorf("propose adjustment: %w", err)
 		}
-		return recordEvent(ctx, tx, s.db.Dialect, &Event{Type: EventApprovalProposed, Subject: "approval:" + a.ID,
+		return recordEvent(ctx, tx, tx, &Event{Type: EventApprovalProposed, Subject: "approval:" + a.ID,
 			InstitutionID: a.InstitutionID, CreatedAt: a.CreatedAt, Payload: a}, writes)
 	})
 	if err != nil {
@@ -415,7 +415,7 @@ func (s *Approvals) Approve(ctx context.Context, d Decision) (*Approval, error) 
 		if n, err := res.RowsAffected(); err != nil || n != 1 {
 			return &ledger.Error{Code: ledger.Code(CodeInvalidStatusChange), Message: "the approval is no longer pending"}
 		}
-		return recordEvent(ctx, tx, s.db.Dialect, &Event{Type: EventApprovalApproved, Subject: "approval:" + a.ID,
+		return recordEvent(ctx, tx, tx, &Event{Type: EventApprovalApproved, Subject: "approval:" + a.ID,
 			InstitutionID: a.InstitutionID, CreatedAt: tr.CreatedAt, Payload: map[string]any{"approval_id": a.ID,
 				"checker_key": d.Key, "reason": d.Reason, "transaction_id": tr.ID}}, d.Change)
 	})
@@ -495,7 +495,7 @@ func (s *Approvals) close(ctx context.Context, d Decision, status, event string,
 		if n, err := res.RowsAffected(); err != nil || n != 1 {
 			return errorf(CodeInvalidStatusChange, "approval %s is no longer pending", a.ID)
 		}
-		return recordEvent(ctx, tx, s.db.Dialect, &Event{Type: event, Subject: "approval:" + a.ID, InstitutionID: a.InstitutionID,
+		return recordEvent(ctx, tx, tx, &Event{Type: event, Subject: "approval:" + a.ID, InstitutionID: a.InstitutionID,
 			CreatedAt: now, Payload: map[string]any{"approval_id": a.ID, "key": d.Key, "reason": d.Reason}}, writes)
 	})
 	if err != nil {

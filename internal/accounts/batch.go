@@ -235,7 +235,7 @@ func (s *Batches) Upload(ctx context.Context, u BatchUpload, writes ...ChangeWri
 		if _, err := tx.ExecContext(ctx, `INSERT INTO batch_files (batch_id, content) VALUES ($1, $2)`, b.ID, u.Content); err != nil {
 			return err
 		}
-		return recordEvent(ctx, tx, s.db.Dialect, &Event{Type: EventBatchUploaded, Subject: "batch:" + b.ID,
+		return recordEvent(ctx, tx, tx, &Event{Type: EventBatchUploaded, Subject: "batch:" + b.ID,
 			InstitutionID: b.InstitutionID, CreatedAt: b.CreatedAt,
 			Payload: map[string]any{"id": b.ID, "reference": b.Reference, "content_hash": hash, "lines": n}}, writes)
 	})

@@ -110,7 +110,7 @@ func (s *Lifecycle) Close(ctx context.Context, r CloseRequest, writes ...ChangeW
 			payload["swept_to"], payload["sweep_transaction_id"] = r.SweepTo, out.Sweep.ID
 			payload["swept_amount"] = out.Sweep.Postings[0].Amount
 		}
-		return recordEvent(ctx, tx, s.db.Dialect, &Event{Type: EventAccountClosed, Subject: "account:" + a.ID,
+		return recordEvent(ctx, tx, tx, &Event{Type: EventAccountClosed, Subject: "account:" + a.ID,
 			InstitutionID: a.InstitutionID, CreatedAt: now, Payload: payload}, writes)
 	})
 	if err != nil {

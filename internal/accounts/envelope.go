@@ -212,7 +212,7 @@ func (s *Operations) CreateEnvelope(ctx context.Context, r EnvelopeRequest) (*En
 	}
 	payload := map[string]any{"operation": OpRedEnvelope, "channel": r.Channel, "account": r.Account, "amount": r.Total,
 		"count": r.Count, "split": r.Split, "fee": fee.Amount, "asset": asset, "envelope_id": e.ID}
-	writes := []ledger.Write{usageWrite(s.db.Dialect, payer.product, r.Account, OpRedEnvelope, r.Channel, r.Total),
+	writes := []ledger.Write{usageWrite(s.ledger, payer.product, r.Account, OpRedEnvelope, r.Channel, r.Total),
 		s.event(payload), insert}
 	res, err := s.submit(ctx, ledger.Request{Kind: ledger.KindTransfer, InstitutionID: inst, Reference: r.Reference,
 		Type: OpRedEnvelope, Postings: postings, Metadata: meta, Writes: append(writes, r.Writes...)})

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/suanpan/suanpan/internal/store"
+	"github.com/suanpan/suanpan/internal/ledger"
 )
 
 // The event types the account life cycle emits.
@@ -38,11 +38,10 @@ type Event struct {
 // records, whose Payload describes the change.
 type ChangeWrite func(ctx context.Context, tx *sql.Tx, e *Event) error
 
-// recordEvent inserts e into the outbox inside tx, filling its ID, and
-// runs the writes with it. d is unused by the SQL today (it is written in
-// the common subset) but kept so that the helper has what every other
-// statement builder has.
-func recordEvent(ctx context.Context, tx *sql.Tx, _ store.Dialect, e *Event, writes []ChangeWrite) error {
+// recordEvent inserts e into the outbox inside tx, through ex (tx itself,
+// or the ledger's statement-caching wrapper of it on the hot path), filling
+// its ID, and runs the writes with it.
+func recordEvent(ctx context.Context, tx *sql.Tx, ex ledger.Execer, e *Event, writes []ChangeWrite) error {
 	if e.ID == "" {
 		e.ID = uuid.Must(uuid.NewV7()).String()
 	}
@@ -51,7 +50,7 @@ func recordEvent(ctx context.Context, tx *sql.Tx, _ store.Dialect, e *Event, wri
 	if err != nil {
 		return fmt.Errorf("event %s: encode payload: %w", e.Type, err)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO events (id, type, subject, institution_id, payload, created_at)
+	if _, err := ex.ExecContext(ctx, `INSERT INTO events (id, type, subject, institution_id, payload, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6)`, e.ID, e.Type, e.Subject, e.InstitutionID, string(payload), e.CreatedAt.UnixMicro()); err != nil {
 		return fmt.Errorf("record event %s: %w", e.Type, err)
 	}

@@ -129,7 +129,7 @@ func (s *Lifecycle) Freeze(ctx context.Context, r FreezeRequest, writes ...Chang
 			string(f.Side), string(f.Authority), f.Reason, f.PlacedBy, f.PlacedAt.UnixMicro()); err != nil {
 			return fmt.Errorf("record freeze: %w", err)
 		}
-		return recordEvent(ctx, tx, s.db.Dialect, &Event{Type: EventAccountFrozen, Subject: "account:" + a.ID,
+		return recordEvent(ctx, tx, tx, &Event{Type: EventAccountFrozen, Subject: "account:" + a.ID,
 			InstitutionID: a.InstitutionID, CreatedAt: f.PlacedAt, Payload: map[string]any{"freeze": f, "status": a.Status}}, writes)
 	})
 	if err != nil {
@@ -221,7 +221,7 @@ func (s *Lifecycle) lift(ctx context.Context, r LiftRequest, writes []ChangeWrit
 			return errStale
 		}
 		f.LiftedAt, f.LiftedBy, f.LiftReason = &now, r.By, r.Reason
-		return recordEvent(ctx, tx, s.db.Dialect, &Event{Type: EventAccountThawed, Subject: "account:" + a.ID,
+		return recordEvent(ctx, tx, tx, &Event{Type: EventAccountThawed, Subject: "account:" + a.ID,
 			InstitutionID: a.InstitutionID, CreatedAt: now, Payload: map[string]any{"freeze": f, "status": a.Status}}, writes)
 	})
 	if err != nil {

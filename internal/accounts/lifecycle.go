@@ -235,7 +235,7 @@ func (s *Lifecycle) open(ctx context.Context, r OpenRequest, writes []ChangeWrit
 			if err := insertLink(ctx, tx, &link); err != nil {
 				return err
 			}
-			return recordEvent(ctx, tx, s.db.Dialect, &Event{Type: EventAccountOpened, Subject: "account:" + a.ID,
+			return recordEvent(ctx, tx, tx, &Event{Type: EventAccountOpened, Subject: "account:" + a.ID,
 				InstitutionID: inst, CreatedAt: now, Payload: map[string]any{"account": link, "asset": a.Asset,
 					"chart_code": a.Code, "normal_side": a.NormalSide, "name": a.Name}}, writes)
 		})
@@ -419,7 +419,7 @@ func (s *Lifecycle) UpdateProperties(ctx context.Context, accountID string, prop
 			return fmt.Errorf("update account properties: %w", err)
 		}
 		out = l
-		return recordEvent(ctx, tx, s.db.Dialect, &Event{Type: EventAccountPropertiesChanged, Subject: "account:" + accountID,
+		return recordEvent(ctx, tx, tx, &Event{Type: EventAccountPropertiesChanged, Subject: "account:" + accountID,
 			InstitutionID: l.InstitutionID, CreatedAt: s.now(), Payload: map[string]any{"account_id": accountID,
 				"before": before, "after": l.Properties, "by": by}}, writes)
 	})

@@ -142,7 +142,7 @@ func (s *Operations) RegisterInternalAccount(ctx context.Context, a InternalAcco
 			a.InstitutionID, a.Role, a.Channel, a.Asset, a.AccountID, a.RegisteredAt.UnixMicro(), a.RegisteredBy); err != nil {
 			return fmt.Errorf("register internal account: %w", err)
 		}
-		return recordEvent(ctx, tx, s.db.Dialect, &Event{Type: EventInternalAccountRegistered, Subject: "account:" + a.AccountID,
+		return recordEvent(ctx, tx, tx, &Event{Type: EventInternalAccountRegistered, Subject: "account:" + a.AccountID,
 			InstitutionID: a.InstitutionID, CreatedAt: a.RegisteredAt, Payload: a}, writes)
 	})
 	if err != nil {
@@ -365,7 +365,7 @@ func (s *Operations) run(ctx context.Context, op string, r OperationRequest) (*O
 	}
 	payload := map[string]any{"operation": op, "channel": r.Channel, "account": r.Account,
 		"counterparty": r.Counterparty, "amount": r.Amount, "fee": fee.Amount, "fee_payer": fee.Payer, "asset": asset}
-	writes := []ledger.Write{usageWrite(s.db.Dialect, cust.product, r.Account, op, r.Channel, r.Amount), s.event(payload)}
+	writes := []ledger.Write{usageWrite(s.ledger, cust.product, r.Account, op, r.Channel, r.Amount), s.event(payload)}
 	writes = append(writes, r.Writes...)
 	return s.submit(ctx, ledger.Request{Kind: kind, InstitutionID: inst, Reference: r.Reference, Type: op,
 		Postings: postings, Metadata: meta, Timeout: r.Timeout, Writes: writes})
@@ -378,7 +378,7 @@ func (s *Operations) event(payload map[string]any) ledger.Write {
 		for k, v := range payload {
 			p[k] = v
 		}
-		return recordEvent(ctx, tx, s.db.Dialect, &Event{Type: EventOperation, Subject: "transaction:" + tr.ID,
+		return recordEvent(ctx, tx, s.ledger.Tx(tx), &Event{Type: EventOperation, Subject: "transaction:" + tr.ID,
 			InstitutionID: tr.InstitutionID, CreatedAt: tr.CreatedAt, Payload: p}, nil)
 	}
 }

@@ -74,7 +74,7 @@ func (s *Operations) FreezeBalance(ctx context.Context, r OperationRequest) (*Op
 	meta["fee"], meta["fee_payer"] = "0", ""
 	payload := map[string]any{"operation": OpFreeze, "channel": r.Channel, "account": r.Account, "amount": r.Amount,
 		"asset": asset, "frozen_account": frozen}
-	writes := []ledger.Write{usageWrite(s.db.Dialect, cust.product, r.Account, OpFreeze, r.Channel, r.Amount), s.event(payload)}
+	writes := []ledger.Write{usageWrite(s.ledger, cust.product, r.Account, OpFreeze, r.Channel, r.Amount), s.event(payload)}
 	return s.submit(ctx, ledger.Request{Kind: ledger.KindHold, InstitutionID: inst, Reference: r.Reference, Type: OpFreeze,
 		Postings: []ledger.Posting{{Debit: r.Account, Credit: frozen, Asset: asset, Amount: r.Amount}},
 		Metadata: meta, Writes: append(writes, r.Writes...)})
@@ -327,7 +327,7 @@ func (s *Operations) Split(ctx context.Context, r SplitRequest) (*OperationResul
 	}
 	payload := map[string]any{"operation": OpSplit, "channel": r.Channel, "account": r.Account, "payees": r.Payees,
 		"amount": total, "fee": fee.Amount, "asset": asset}
-	writes := []ledger.Write{usageWrite(s.db.Dialect, payer.product, r.Account, OpSplit, r.Channel, total), s.event(payload)}
+	writes := []ledger.Write{usageWrite(s.ledger, payer.product, r.Account, OpSplit, r.Channel, total), s.event(payload)}
 	return s.submit(ctx, ledger.Request{Kind: ledger.KindTransfer, InstitutionID: inst, Reference: r.Reference, Type: OpSplit,
 		Postings: postings, Metadata: meta, Writes: append(writes, r.Writes...)})
 }
@@ -416,7 +416,7 @@ func (s *Operations) CrossTransfer(ctx context.Context, r OperationRequest) (*Op
 	payload := map[string]any{"operation": OpCrossTransfer, "channel": r.Channel, "account": r.Account,
 		"counterparty": r.Counterparty, "amount": r.Amount, "fee": fee.Amount, "fee_payer": fee.Payer, "asset": asset,
 		"institution": a, "counter_institution": b}
-	writes := []ledger.Write{usageWrite(s.db.Dialect, payer.product, r.Account, OpCrossTransfer, r.Channel, r.Amount), s.event(payload)}
+	writes := []ledger.Write{usageWrite(s.ledger, payer.product, r.Account, OpCrossTransfer, r.Channel, r.Amount), s.event(payload)}
 	return s.submitAtomic(ctx, []ledger.Request{
 		{Kind: ledger.KindTransfer, InstitutionID: a, Reference: r.Reference, Type: OpCrossTransfer, Postings: pa,
 			Metadata: meta, Writes: append(writes, r.Writes...)},
@@ -550,7 +550,7 @@ func (s *Operations) simple(ctx context.Context, op string, r OperationRequest, 
 	}
 	payload := map[string]any{"operation": op, "channel": r.Channel, "account": r.Account, "counterparty": r.Counterparty,
 		"amount": r.Amount, "fee": fee.Amount, "asset": asset}
-	writes := []ledger.Write{usageWrite(s.db.Dialect, gov.product, acct, op, r.Channel, r.Amount), s.event(payload)}
+	writes := []ledger.Write{usageWrite(s.ledger, gov.product, acct, op, r.Channel, r.Amount), s.event(payload)}
 	return s.submit(ctx, ledger.Request{Kind: ledger.KindTransfer, InstitutionID: inst, Reference: r.Reference, Type: op,
 		Postings: postings, Metadata: meta, Writes: append(writes, r.Writes...)})
 }

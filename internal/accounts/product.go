@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/suanpan/suanpan/internal/clock"
@@ -357,7 +358,22 @@ type ProductWrite func(ctx context.Context, tx *sql.Tx, before, after *Product) 
 type ProductService struct {
 	db    *store.DB
 	clock clock.Clock
+
+	// versions caches product versions by (institution, id, version):
+	// a version never changes once written, so the cache needs no
+	// invalidation. Operations read the version an account was opened on
+	// for every request.
+	mu       sync.Mutex
+	versions map[productKey]*Product
 }
+
+type productKey struct {
+	inst, id string
+	version  int
+}
+
+// maxCachedProductVersions bounds the cache; past it, it starts over.
+const maxCachedProductVersions = 4096
 
 // NewProductService returns a service on db that takes the time from c.
 func NewProductService(db *store.DB, c clock.Clock) *ProductService {
@@ -515,7 +531,8 @@ func assetExists(ctx context.Context, tx *sql.Tx, code string) error {
 
 // Get returns a product of institution inst: version (1, 2, …) or, for 0,
 // the latest. Returns CodeProductNotFound, also for a version that does not
-// exist.
+// exist. A specific version comes from a cache (versions never change) and
+// is shared: callers must not modify it.
 func (s *ProductService) Get(ctx context.Context, inst, id string, version int) (*Product, error) {
 	if version < 0 {
 		return nil, errorAt(CodeInvalidRequest, "version", "version must be 1 or more, or 0 for the latest")
@@ -523,12 +540,28 @@ func (s *ProductService) Get(ctx context.Context, inst, id string, version int) 
 	if version == 0 {
 		return latest(ctx, s.db.Read, s.db.Dialect, inst, id, false)
 	}
+	key := productKey{inst, id, version}
+	s.mu.Lock()
+	p := s.versions[key]
+	s.mu.Unlock()
+	if p != nil {
+		return p, nil
+	}
 	p, err := scanProduct(s.db.Read.QueryRowContext(ctx, `SELECT `+productCols+` FROM products
 		WHERE institution_id = $1 AND id = $2 AND version = $3`, inst, id, version))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errorAt(CodeProductNotFound, "", "product %s version %d not found", id, version)
 	}
-	return p, err
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	if s.versions == nil || len(s.versions) >= maxCachedProductVersions {
+		s.versions = map[productKey]*Product{}
+	}
+	s.versions[key] = p
+	s.mu.Unlock()
+	return p, nil
 }
 
 // Versions returns every version of a product, oldest first (at most

@@ -7,7 +7,6 @@ import (
 	"fmt"
 
 	"github.com/suanpan/suanpan/internal/ledger"
-	"github.com/suanpan/suanpan/internal/store"
 )
 
 // usagePeriods returns the day and month periods of a business date
@@ -30,11 +29,12 @@ func usagePeriods(businessDate string) (day, month string) {
 // one account); a refusal is a *ledger.Error with code limit_exceeded and
 // the bound in Field, so the ledger rejects the request with nothing
 // applied.
-func usageWrite(d store.Dialect, p *Product, account, op, channel string, amount int64) ledger.Write {
+func usageWrite(lg *ledger.Ledger, p *Product, account, op, channel string, amount int64) ledger.Write {
 	return func(ctx context.Context, tx *sql.Tx, tr *ledger.Transaction) error {
+		ex := lg.Tx(tx) // statements prepared once on SQLite's writer
 		day, month := usagePeriods(tr.BusinessDate)
 		if l, ok := p.LimitFor(op, channel); ok {
-			used, err := readUsage(ctx, tx, d.ForUpdate(), account, op, l.Channel, day, month)
+			used, err := readUsage(ctx, ex, lg.DB().Dialect.ForUpdate(), account, op, l.Channel, day, month)
 			if err != nil {
 				return err
 			}
@@ -46,7 +46,7 @@ func usageWrite(d store.Dialect, p *Product, account, op, channel string, amount
 				return err
 			}
 		}
-		return addUsage(ctx, tx, account, op, channel, []string{day, month}, amount, 1)
+		return addUsage(ctx, ex, account, op, channel, []string{day, month}, amount, 1)
 	}
 }
 
@@ -87,7 +87,20 @@ func readUsage(ctx context.Context, q queryer, lock string, account, op, channel
 
 // addUsage adds amount and count (negative to give usage back, never below
 // zero) to the account's usage rows of op on channel in the periods.
-func addUsage(ctx context.Context, tx *sql.Tx, account, op, channel string, periods []string, amount, count int64) error {
+func addUsage(ctx context.Context, tx ledger.Execer, account, op, channel string, periods []string, amount, count int64) error {
+	if amount >= 0 && count >= 0 && len(periods) == 2 {
+		// The day and the month in one statement: this runs inside the
+		// ledger's batch, on the writer's critical path.
+		_, err := tx.ExecContext(ctx, `INSERT INTO account_usage (account_id, operation, channel, period, amount, count)
+			VALUES ($1, $2, $3, $4, $5, $6), ($1, $2, $3, $7, $5, $6)
+			ON CONFLICT (account_id, operation, period, channel) DO UPDATE SET
+				amount = account_usage.amount + excluded.amount, count = account_usage.count + excluded.count`,
+			account, op, channel, periods[0], amount, count, periods[1])
+		if err != nil {
+			return fmt.Errorf("count usage of %s: %w", account, err)
+		}
+		return nil
+	}
 	for _, period := range periods {
 		var err error
 		if amount >= 0 && count >= 0 {

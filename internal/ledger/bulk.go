@@ -239,6 +239,7 @@ func (l *Ledger) updateAccounts(ctx context.Context, tx *sql.Tx, rows [][]any) (
 // Execer runs statements in a storage transaction.
 type Execer interface {
 	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
 }
 
@@ -272,6 +273,13 @@ func (c cachedTx) ExecContext(ctx context.Context, q string, args ...any) (sql.R
 		return st.ExecContext(ctx, args...)
 	}
 	return c.tx.ExecContext(ctx, q, args...)
+}
+
+func (c cachedTx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if st := c.stmt(ctx, q); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return c.tx.QueryContext(ctx, q, args...)
 }
 
 func (c cachedTx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
