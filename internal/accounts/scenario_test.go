@@ -32,6 +32,7 @@ type scenario struct {
 	fees       string
 	frozen     string
 	issuance   string
+	escrow     string // red envelopes'
 }
 
 const (
@@ -67,7 +68,7 @@ func newScenario(t *testing.T, db *store.DB) *scenario {
 		Payer: accounts.PartyPayer, Rounding: money.HalfUp, FeeAccountCode: "6021"}},
 		[]accounts.Limit{{Operation: accounts.OpPayment, PerTxn: scenarioPayPerTxn, DailyCount: 4}})
 	w.InstitutionID, w.ID = scenarioInst, "wallet"
-	w.Operations = []string{accounts.OpTopup, accounts.OpPayment, accounts.OpTransfer, accounts.OpFreeze}
+	w.Operations = []string{accounts.OpTopup, accounts.OpPayment, accounts.OpTransfer, accounts.OpFreeze, accounts.OpRedEnvelope}
 	m := wallet([]accounts.FeeRule{{Operation: accounts.OpPayment, Kind: accounts.FeePercentage, Rate: rate(t, "0.006"),
 		Payer: accounts.PartyPayee, Rounding: money.HalfEven, FeeAccountCode: "6021"}}, nil)
 	m.InstitutionID, m.ID, m.Class, m.ChartCode, m.Name = scenarioInst, "merchant", accounts.ClassMerchantSettlement, "2002", "Settlement"
@@ -91,11 +92,13 @@ func newScenario(t *testing.T, db *store.DB) *scenario {
 	}
 	s.clearing, s.fees = internal("1002", "CNY", ledger.Debit), internal("6021", "CNY", ledger.Credit)
 	s.frozen, s.issuance = internal("2009", "CNY", ledger.Credit), internal("1901", "PTS", ledger.Debit)
+	s.escrow = internal("2010", "CNY", ledger.Credit)
 	for _, ia := range []accounts.InternalAccount{
 		{Role: accounts.RoleClearing, Channel: "bank_x", AccountID: s.clearing},
 		{Role: accounts.RoleFeeIncome, AccountID: s.fees},
 		{Role: accounts.RoleFrozen, AccountID: s.frozen},
 		{Role: accounts.RolePointsIssuance, AccountID: s.issuance},
+		{Role: accounts.RoleEnvelope, AccountID: s.escrow},
 	} {
 		ia.RegisteredBy = "k1"
 		if _, err := s.ops.RegisterInternalAccount(ctx, ia, nil); err != nil {
@@ -151,9 +154,8 @@ func (s *scenario) balance(t *testing.T, id string) int64 {
 // the total-score check and trial balance, the statements' closing
 // balances against the ledger, Verify, and some days' vouchers.
 //
-// Red envelopes (with their expiry) are left out: they are being built
-// elsewhere; add their sends, claims and expiry to the daily mix when
-// accounts gains them.
+// Every few days a customer sends a red envelope that some others claim;
+// each expires after two days and the sweeper returns what is unclaimed.
 func TestScenarioMonth(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
@@ -192,8 +194,32 @@ func TestScenarioMonth(t *testing.T) {
 
 		month := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 		var accountFreeze *accounts.Freeze
+		envelopes, expired := 0, 0
 		for day := month; day.Month() == time.November; day = day.AddDate(0, 0, 1) {
 			s.clock.Set(day.Add(8 * time.Hour))
+			// The envelope sweeper, as serve runs it.
+			x, err := s.ops.ExpireEnvelopes(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			expired += x
+			if day.Day()%6 == 3 { // a red envelope: 10.00 in 5 shares, 3 claimed
+				split := []string{"equal", "random"}[day.Day()%2]
+				env, err := s.ops.CreateEnvelope(ctx, accounts.EnvelopeRequest{Reference: ref("envelope"), Account: s.wallets[3],
+					Channel: "app", Total: 1000, Count: 5, Split: split, ExpiresIn: 48 * time.Hour})
+				if err != nil {
+					t.Fatalf("red envelope: %v", err)
+				}
+				envelopes++
+				for i := range 3 {
+					if _, err := s.ops.ClaimEnvelope(ctx, accounts.ClaimRequest{EnvelopeID: env.Envelope.ID, Recipient: s.wallets[4+i]}); err != nil {
+						t.Fatalf("claim %d: %v", i, err)
+					}
+				}
+				if _, err := s.ops.ClaimEnvelope(ctx, accounts.ClaimRequest{EnvelopeID: env.Envelope.ID, Recipient: s.wallets[4]}); errCode(err) != "already_claimed" {
+					t.Fatalf("a second claim by one recipient: %v", err)
+				}
+			}
 			switch day.Day() {
 			case 5: // a payment over the per-transaction limit is refused
 				_, err := s.ops.Pay(ctx, accounts.OperationRequest{Reference: ref("big"), Account: s.wallets[1],
@@ -305,9 +331,21 @@ func TestScenarioMonth(t *testing.T) {
 		}
 		t.Logf("%d operations, %d payments, refused %v", n, len(payments), refused)
 
-		// Month end: statements of November.
+		// Month end: the last envelopes expire; nothing is left in escrow.
 		end := month.AddDate(0, 1, 0)
 		s.clock.Set(end.Add(time.Hour))
+		x, err := s.ops.ExpireEnvelopes(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if expired += x; envelopes == 0 || expired != envelopes {
+			t.Fatalf("%d envelopes sent, %d expired: every one had unclaimed shares", envelopes, expired)
+		}
+		if b := s.balance(t, s.escrow); b != 0 {
+			t.Fatalf("the envelope escrow holds %d after every envelope expired", b)
+		}
+
+		// Statements of November.
 		sum, err := s.statements.GenerateMonth(ctx, scenarioInst, "2026-11")
 		if err != nil || sum.Generated != len(s.customers) {
 			t.Fatalf("generate month: %+v %v", sum, err)
