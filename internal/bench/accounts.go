@@ -5,18 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/suanpan/suanpan/internal/accounts"
 	"github.com/suanpan/suanpan/internal/clock"
 	"github.com/suanpan/suanpan/internal/ledger"
 	"github.com/suanpan/suanpan/internal/money"
-	"github.com/suanpan/suanpan/internal/store"
 )
 
 // AccountsConfig is one account-layer benchmark run: payments to merchants
@@ -116,31 +112,11 @@ func (c AccountsConfig) withDefaults() AccountsConfig {
 }
 
 func runAccounts(ctx context.Context, cfg AccountsConfig, progress func(string)) (*AccountsReport, error) {
-	loc := cfg.Store
-	switch loc {
-	case "", "sqlite":
-		dir, err := os.MkdirTemp("", "suanpan-bench-accounts-")
-		if err != nil {
-			return nil, err
-		}
-		defer os.RemoveAll(dir)
-		loc = filepath.Join(dir, "bench.db")
-	case "postgres":
-		url, drop, err := TempPostgres(ctx, cfg.PostgresURL)
-		if err != nil {
-			return nil, err
-		}
-		defer drop()
-		loc = url
-	}
-	db, err := store.Open(ctx, loc, store.Options{SQLiteSynchronous: cfg.SQLiteSynchronous, MaxConns: 16})
+	db, cleanup, err := openStore(ctx, cfg.Store, cfg.PostgresURL, cfg.SQLiteSynchronous)
 	if err != nil {
 		return nil, err
 	}
-	defer db.Close()
-	if _, err := db.Migrate(ctx); err != nil {
-		return nil, err
-	}
+	defer cleanup()
 	l := ledger.New(db, ledger.Options{})
 	defer l.Close()
 
@@ -156,66 +132,35 @@ func runAccounts(ctx context.Context, cfg AccountsConfig, progress func(string))
 	rep := &AccountsReport{Store: string(db.Dialect), Accounts: cfg.Accounts, Merchants: cfg.Merchants,
 		Concurrency: cfg.Concurrency, SetupS: time.Since(setupStart).Seconds()}
 
-	runCtx, cancel := context.WithTimeout(ctx, cfg.Duration)
-	defer cancel()
-	var done, rejected atomic.Int64
-	hists := make([]histogram, cfg.Concurrency)
-	var wg sync.WaitGroup
-	var failed atomic.Value
-	start := time.Now()
-	for w := range cfg.Concurrency {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			rng := rand.New(rand.NewPCG(cfg.Seed, uint64(w)))
-			for n := 0; runCtx.Err() == nil; n++ {
-				r := accounts.OperationRequest{Reference: fmt.Sprintf("w%d-%d", w, n), Account: wallets[rng.IntN(len(wallets))],
-					Counterparty: merchants[rng.IntN(len(merchants))], Channel: "app", Amount: 1 + rng.Int64N(10000)}
-				t := time.Now()
-				_, err := ops.Pay(context.Background(), r)
-				hists[w].record(time.Since(t))
-				switch {
-				case err == nil:
-					done.Add(1)
-				case accounts.ErrorCode(err) != "" || ledger.ErrorCode(err) != "":
-					rejected.Add(1)
-				default:
-					failed.Store(err)
-					cancel()
-					return
-				}
-			}
-		}()
-	}
-	tick := time.NewTicker(time.Second)
 	var last int64
-	for runCtx.Err() == nil {
-		select {
-		case <-tick.C:
-			if progress != nil {
-				n := done.Load()
-				progress(fmt.Sprintf("%6.0fs  %8d payments/s", time.Since(start).Seconds(), n-last))
-				last = n
-			}
-		case <-runCtx.Done():
+	tick := func(elapsed time.Duration, n int64) {
+		if progress != nil {
+			progress(fmt.Sprintf("%6.0fs  %8d payments/s", elapsed.Seconds(), n-last))
+			last = n
 		}
 	}
-	tick.Stop()
-	wg.Wait()
-	elapsed := time.Since(start)
-	if err, ok := failed.Load().(error); ok {
-		return nil, fmt.Errorf("pay: %w", err)
+	d, err := drive(ctx, cfg.Concurrency, cfg.Duration, cfg.Seed, tick, func(w, n int, rng *rand.Rand) (int64, int64, error) {
+		r := accounts.OperationRequest{Reference: fmt.Sprintf("w%d-%d", w, n), Account: wallets[rng.IntN(len(wallets))],
+			Counterparty: merchants[rng.IntN(len(merchants))], Channel: "app", Amount: 1 + rng.Int64N(10000)}
+		_, err := ops.Pay(context.Background(), r)
+		switch {
+		case err == nil:
+			return 1, 0, nil
+		case accounts.ErrorCode(err) != "" || ledger.ErrorCode(err) != "":
+			return 0, 1, nil
+		default:
+			return 0, 0, err
+		}
+	})
+	if err != nil {
+		return nil, err
 	}
-	var all histogram
-	for i := range hists {
-		all.merge(&hists[i])
-	}
-	rep.DurationS = elapsed.Seconds()
-	rep.Operations, rep.Rejected = done.Load(), rejected.Load()
-	rep.OperationsPerS = float64(rep.Operations) / elapsed.Seconds()
-	rep.PayP50Ms = ms(all.quantile(0.5))
-	rep.PayP99Ms = ms(all.quantile(0.99))
-	rep.PayP999Ms = ms(all.quantile(0.999))
+	rep.DurationS = d.elapsed.Seconds()
+	rep.Operations, rep.Rejected = d.done, d.rejected
+	rep.OperationsPerS = float64(rep.Operations) / d.elapsed.Seconds()
+	rep.PayP50Ms = ms(d.latency.quantile(0.5))
+	rep.PayP99Ms = ms(d.latency.quantile(0.99))
+	rep.PayP999Ms = ms(d.latency.quantile(0.999))
 	v, err := l.Verify(ctx)
 	if err != nil {
 		return nil, err

@@ -10,16 +10,12 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/url"
-	"os"
-	"path/filepath"
 	"runtime"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/suanpan/suanpan/internal/ledger"
-	"github.com/suanpan/suanpan/internal/store"
 )
 
 // LedgerConfig is one ledger benchmark run.
@@ -87,31 +83,11 @@ func RunLedger(ctx context.Context, cfg LedgerConfig, progress func(string)) (*L
 	if cfg.Accounts < 2 {
 		return nil, errors.New("at least 2 accounts are needed")
 	}
-	loc := cfg.Store
-	switch loc {
-	case "", "sqlite":
-		dir, err := os.MkdirTemp("", "suanpan-bench-")
-		if err != nil {
-			return nil, err
-		}
-		defer os.RemoveAll(dir)
-		loc = filepath.Join(dir, "bench.db")
-	case "postgres":
-		url, drop, err := TempPostgres(ctx, cfg.PostgresURL)
-		if err != nil {
-			return nil, err
-		}
-		defer drop()
-		loc = url
-	}
-	db, err := store.Open(ctx, loc, store.Options{SQLiteSynchronous: cfg.SQLiteSynchronous, MaxConns: 16})
+	db, cleanup, err := openStore(ctx, cfg.Store, cfg.PostgresURL, cfg.SQLiteSynchronous)
 	if err != nil {
 		return nil, err
 	}
-	defer db.Close()
-	if _, err := db.Migrate(ctx); err != nil {
-		return nil, err
-	}
+	defer cleanup()
 	var batches, batchReqs, commitNs atomic.Int64
 	l := ledger.New(db, ledger.Options{Writers: cfg.Writers, OnBatch: func(s ledger.BatchStats) {
 		batches.Add(1)
@@ -134,73 +110,48 @@ func RunLedger(ctx context.Context, cfg LedgerConfig, progress func(string)) (*L
 	heap := newHeapSampler()
 	rep.HeapStartMiB = heap.sample()
 
-	runCtx, cancel := context.WithTimeout(ctx, cfg.Duration)
-	defer cancel()
-	var done, rejected atomic.Int64
-	hists := make([]histogram, cfg.Concurrency)
-	var wg sync.WaitGroup
-	var failed atomic.Value
-	start := time.Now()
-	for w := range cfg.Concurrency {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			rng := rand.New(rand.NewPCG(cfg.Seed, uint64(w)))
-			reqs := make([]ledger.Request, cfg.Batch)
-			for n := 0; runCtx.Err() == nil; n++ {
-				for i := range reqs {
-					reqs[i] = randomTransfer(rng, inst, fmt.Sprintf("w%d-%d-%d", w, n, i), accts, cfg)
-				}
-				t := time.Now()
-				res, err := l.Submit(context.Background(), reqs, false)
-				if err != nil {
-					failed.Store(err)
-					cancel()
-					return
-				}
-				hists[w].record(time.Since(t))
-				for _, r := range res {
-					if r.Err != nil {
-						rejected.Add(1)
-					} else {
-						done.Add(1)
-					}
-				}
-			}
-		}()
+	bufs := make([][]ledger.Request, cfg.Concurrency)
+	for w := range bufs {
+		bufs[w] = make([]ledger.Request, cfg.Batch)
 	}
-	tick := time.NewTicker(time.Second)
 	var last int64
-	for runCtx.Err() == nil {
-		select {
-		case <-tick.C:
-			heap.sample()
-			if progress != nil {
-				n := done.Load()
-				progress(fmt.Sprintf("%6.0fs  %8d transfers/s  queue %5d", time.Since(start).Seconds(), n-last, l.QueueDepth()))
-				last = n
-			}
-		case <-runCtx.Done():
+	tick := func(elapsed time.Duration, n int64) {
+		heap.sample()
+		if progress != nil {
+			progress(fmt.Sprintf("%6.0fs  %8d transfers/s  queue %5d", elapsed.Seconds(), n-last, l.QueueDepth()))
+			last = n
 		}
 	}
-	tick.Stop()
-	wg.Wait()
-	elapsed := time.Since(start)
-	if err, ok := failed.Load().(error); ok {
-		return nil, fmt.Errorf("submit: %w", err)
+	d, err := drive(ctx, cfg.Concurrency, cfg.Duration, cfg.Seed, tick, func(w, n int, rng *rand.Rand) (int64, int64, error) {
+		reqs := bufs[w]
+		for i := range reqs {
+			reqs[i] = randomTransfer(rng, inst, fmt.Sprintf("w%d-%d-%d", w, n, i), accts, cfg)
+		}
+		res, err := l.Submit(context.Background(), reqs, false)
+		if err != nil {
+			return 0, 0, err
+		}
+		var done, rejected int64
+		for _, r := range res {
+			if r.Err != nil {
+				rejected++
+			} else {
+				done++
+			}
+		}
+		return done, rejected, nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	rep.HeapEndMiB = heap.sample()
 	rep.HeapMaxMiB = heap.max
-	var all histogram
-	for i := range hists {
-		all.merge(&hists[i])
-	}
-	rep.DurationS = elapsed.Seconds()
-	rep.Transfers, rep.Rejected = done.Load(), rejected.Load()
-	rep.TransfersPerS = float64(rep.Transfers) / elapsed.Seconds()
-	rep.SubmitP50Ms = ms(all.quantile(0.5))
-	rep.SubmitP99Ms = ms(all.quantile(0.99))
-	rep.SubmitP999Ms = ms(all.quantile(0.999))
+	rep.DurationS = d.elapsed.Seconds()
+	rep.Transfers, rep.Rejected = d.done, d.rejected
+	rep.TransfersPerS = float64(rep.Transfers) / d.elapsed.Seconds()
+	rep.SubmitP50Ms = ms(d.latency.quantile(0.5))
+	rep.SubmitP99Ms = ms(d.latency.quantile(0.99))
+	rep.SubmitP999Ms = ms(d.latency.quantile(0.999))
 	rep.Batches = batches.Load()
 	if rep.Batches > 0 {
 		rep.AvgBatch = float64(batchReqs.Load()) / float64(rep.Batches)
