@@ -57,6 +57,10 @@ type Freeze struct {
 	LiftedAt      *time.Time `json:"lifted_at,omitempty"`
 	LiftedBy      string     `json:"lifted_by,omitempty"`
 	LiftReason    string     `json:"lift_reason,omitempty"`
+	Reference     string     `json:"reference,omitempty"`
+	// Replayed says Freeze returned the freeze an earlier request with
+	// the same reference placed.
+	Replayed bool `json:"-"`
 }
 
 // FreezeRequest asks for a freeze.
@@ -66,6 +70,9 @@ type FreezeRequest struct {
 	Authority Authority
 	Reason    string // required
 	By        string // the API key ID that asks
+	// Reference, optional, makes placing the freeze idempotent: unique per
+	// account; a retry returns the freeze it placed, even if lifted since.
+	Reference string
 	// Judicial says the caller holds the judicial authority
 	// (accounts:judicial): needed to place or lift a judicial freeze.
 	Judicial bool
@@ -82,6 +89,9 @@ func (r *FreezeRequest) validate() error {
 	case AuthorityOperator, AuthorityRisk, AuthorityJudicial:
 	default:
 		return fieldErr("authority", "authority must be operator, risk or judicial")
+	}
+	if len(r.Reference) > MaxReferenceBytes || !store.Storable(r.Reference) {
+		return fieldErr("reference", "reference must be text of at most %d bytes", MaxReferenceBytes)
 	}
 	return checkReasonBy(r.Reason, r.By, true)
 }
@@ -102,8 +112,11 @@ func checkReasonBy(reason, by string, required bool) error {
 // holds it. Any ledger account may be frozen, on a product or not.
 //
 // Permission: accounts:freeze, and accounts:judicial (r.Judicial) for a
-// judicial freeze. Returns CodeInvalidRequest, CodeAuthorityRequired,
-// CodeConflict (MaxFreezesInForce reached), or the ledger's
+// judicial freeze. With a reference, a retry returns the freeze placed
+// (Replayed) and changes nothing; the same reference with another side or
+// authority is CodeConflict. Returns CodeInvalidRequest,
+// CodeAuthorityRequired, CodeConflict (MaxFreezesInForce reached), or the
+// ledger's
 // account_not_found (also out of scope) and invalid_status_change (closed).
 func (s *Lifecycle) Freeze(ctx context.Context, r FreezeRequest, writes ...ChangeWrite) (*Freeze, *ledger.Account, error) {
 	if err := r.validate(); err != nil {
@@ -112,8 +125,11 @@ func (s *Lifecycle) Freeze(ctx context.Context, r FreezeRequest, writes ...Chang
 	if r.Authority == AuthorityJudicial && !r.Judicial {
 		return nil, nil, errorf(CodeAuthorityRequired, "a judicial freeze needs the judicial authority (accounts:judicial)")
 	}
+	if f, a, err := s.replayFreeze(ctx, r); f != nil || err != nil {
+		return f, a, err
+	}
 	f := &Freeze{ID: newID(), AccountID: r.AccountID, Side: r.Side, Authority: r.Authority, Reason: r.Reason,
-		PlacedBy: r.By, PlacedAt: s.now()}
+		PlacedBy: r.By, PlacedAt: s.now(), Reference: r.Reference}
 	_, after, err := s.ledger.SetStatus(ctx, ledger.StatusChange{AccountID: r.AccountID, Freeze: r.Side.sides(),
 		InstitutionIDs: r.Scope, WriteAlways: true}, func(ctx context.Context, tx *sql.Tx, _, a *ledger.Account) error {
 		n, err := s.freezesInForce(ctx, tx, a.ID)
@@ -124,18 +140,65 @@ func (s *Lifecycle) Freeze(ctx context.Context, r FreezeRequest, writes ...Chang
 			return errorf(CodeConflict, "account %s has %d freezes in force, the most it may have", a.ID, len(n))
 		}
 		f.InstitutionID = a.InstitutionID
-		if _, err := tx.ExecContext(ctx, `INSERT INTO account_freezes (id, account_id, institution_id, side, authority,
-			reason, placed_by, placed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, f.ID, f.AccountID, f.InstitutionID,
-			string(f.Side), string(f.Authority), f.Reason, f.PlacedBy, f.PlacedAt.UnixMicro()); err != nil {
+		var ref any
+		if f.Reference != "" {
+			ref = f.Reference
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO account_freezes (id, account_id, institution_id, side, authority,
+			reason, placed_by, placed_at, reference) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, f.ID, f.AccountID,
+			f.InstitutionID, string(f.Side), string(f.Authority), f.Reason, f.PlacedBy, f.PlacedAt.UnixMicro(), ref)
+		if _, dup := store.UniqueViolation(err); dup {
+			return errFreezeReferenceTaken
+		}
+		if err != nil {
 			return fmt.Errorf("record freeze: %w", err)
 		}
 		return recordEvent(ctx, tx, tx, &Event{Type: EventAccountFrozen, Subject: "account:" + a.ID,
 			InstitutionID: a.InstitutionID, CreatedAt: f.PlacedAt, Payload: map[string]any{"freeze": f, "status": a.Status}}, writes)
 	})
+	if errors.Is(err, errFreezeReferenceTaken) {
+		// A concurrent request with the same reference committed first.
+		f, a, rerr := s.replayFreeze(ctx, r)
+		if f == nil && rerr == nil {
+			rerr = fmt.Errorf("place freeze: reference %s taken, yet no freeze has it", r.Reference)
+		}
+		return f, a, rerr
+	}
 	if err != nil {
 		return nil, nil, err
 	}
 	return f, after, nil
+}
+
+// errFreezeReferenceTaken: a concurrent freeze with the same reference
+// committed between replayFreeze and the insert.
+var errFreezeReferenceTaken = errors.New("freeze: reference taken concurrently")
+
+// replayFreeze returns the freeze r's reference placed and its account, or
+// nil when it placed none (or r has no reference).
+func (s *Lifecycle) replayFreeze(ctx context.Context, r FreezeRequest) (*Freeze, *ledger.Account, error) {
+	if r.Reference == "" {
+		return nil, nil, nil
+	}
+	fs, err := scanFreezes(s.db.Read.QueryContext(ctx, `SELECT `+freezeCols+` FROM account_freezes
+		WHERE account_id = $1 AND reference = $2`, r.AccountID, r.Reference))
+	if err != nil || len(fs) == 0 {
+		return nil, nil, err
+	}
+	f := fs[0]
+	if !inScope(r.Scope, f.InstitutionID) {
+		return nil, nil, nil // the ledger answers account_not_found
+	}
+	if f.Side != r.Side || f.Authority != r.Authority {
+		return nil, nil, errorAt(CodeConflict, "reference", "reference %s placed a %s freeze by %s authority on account %s",
+			r.Reference, f.Side, f.Authority, r.AccountID)
+	}
+	a, err := s.ledger.GetAccount(ctx, f.AccountID)
+	if err != nil {
+		return nil, nil, err
+	}
+	f.Replayed = true
+	return f, a, nil
 }
 
 // LiftRequest asks for a freeze to be lifted.
@@ -320,7 +383,8 @@ func freezeNotFound(id string) *Error {
 	return errorf(CodeFreezeNotFound, "freeze %s not found", id)
 }
 
-const freezeCols = `id, account_id, institution_id, side, authority, reason, placed_by, placed_at, lifted_at, lifted_by, lift_reason`
+const freezeCols = `id, account_id, institution_id, side, authority, reason, placed_by, placed_at, lifted_at, lifted_by,
+	lift_reason, reference`
 
 func scanFreezes(rows *sql.Rows, err error) ([]*Freeze, error) {
 	if err != nil {
@@ -333,11 +397,12 @@ func scanFreezes(rows *sql.Rows, err error) ([]*Freeze, error) {
 		var side, authority string
 		var placed int64
 		var lifted sql.NullInt64
+		var ref sql.NullString
 		if err := rows.Scan(&f.ID, &f.AccountID, &f.InstitutionID, &side, &authority, &f.Reason, &f.PlacedBy, &placed,
-			&lifted, &f.LiftedBy, &f.LiftReason); err != nil {
+			&lifted, &f.LiftedBy, &f.LiftReason, &ref); err != nil {
 			return nil, fmt.Errorf("scan freeze: %w", err)
 		}
-		f.Side, f.Authority, f.PlacedAt = FreezeSide(side), Authority(authority), time.UnixMicro(placed).UTC()
+		f.Side, f.Authority, f.PlacedAt, f.Reference = FreezeSide(side), Authority(authority), time.UnixMicro(placed).UTC(), ref.String
 		if lifted.Valid {
 			t := time.UnixMicro(lifted.Int64).UTC()
 			f.LiftedAt = &t

@@ -3,6 +3,8 @@ package accounts_test
 import (
 	"context"
 	"database/sql"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -451,6 +453,88 @@ func TestClose(t *testing.T) {
 		}
 		if _, err := b.lc.UpdateProperties(ctx, target, nil, "k1", []string{"bank-b"}); accounts.ErrorCode(err) != accounts.CodeAccountNotFound {
 			t.Errorf("properties out of scope: %v", err)
+		}
+	})
+}
+
+// TestFreezeReference: a freeze placed with a reference is placed once,
+// however often and however concurrently the request is retried.
+func TestFreezeReference(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		b := newLifecycle(t, db)
+		id := b.open(t, accounts.OpenRequest{CustomerID: b.customer(t, accounts.Personal).ID, ProductID: "wallet"}).Account.ID
+		req := func(ref string, side accounts.FreezeSide, auth accounts.Authority) accounts.FreezeRequest {
+			return accounts.FreezeRequest{AccountID: id, Side: side, Authority: auth, Reason: "court order 7", By: "k1",
+				Reference: ref, Judicial: true}
+		}
+		first, _, err := b.lc.Freeze(ctx, req("order-7", accounts.FreezeDebit, accounts.AuthorityRisk), b.record())
+		if err != nil || first.Replayed || first.Reference != "order-7" {
+			t.Fatalf("first freeze %+v, %v", first, err)
+		}
+		for _, tc := range []struct {
+			name     string
+			req      accounts.FreezeRequest
+			code     accounts.Code
+			replayed bool
+		}{
+			{"retry", req("order-7", accounts.FreezeDebit, accounts.AuthorityRisk), "", true},
+			{"another side", req("order-7", accounts.FreezeBoth, accounts.AuthorityRisk), accounts.CodeConflict, false},
+			{"another authority", req("order-7", accounts.FreezeDebit, accounts.AuthorityJudicial), accounts.CodeConflict, false},
+			{"reference too long", req(strings.Repeat("r", 129), accounts.FreezeDebit, accounts.AuthorityRisk), accounts.CodeInvalidRequest, false},
+			{"other reference", req("order-8", accounts.FreezeCredit, accounts.AuthorityRisk), "", false},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				f, _, err := b.lc.Freeze(ctx, tc.req, b.record())
+				if accounts.ErrorCode(err) != tc.code || (tc.code == "" && err != nil) {
+					t.Fatalf("err %v, want code %q", err, tc.code)
+				}
+				if err == nil && (f.Replayed != tc.replayed || (tc.replayed && f.ID != first.ID)) {
+					t.Errorf("freeze %+v, first %s", f, first.ID)
+				}
+			})
+		}
+		if got := b.events(t, accounts.EventAccountFrozen, id); got != 2 {
+			t.Errorf("%d account.frozen events, want 2 (order-7 and order-8)", got)
+		}
+		if len(b.writes) != 3 { // open, order-7, order-8
+			t.Errorf("ride-along writes %v", b.writes)
+		}
+
+		// A retry after the lift returns the lifted freeze and freezes nothing.
+		if _, _, err := b.lc.Lift(ctx, accounts.LiftRequest{AccountID: id, FreezeID: first.ID, By: "k2"}, b.record()); err != nil {
+			t.Fatal(err)
+		}
+		f, a, err := b.lc.Freeze(ctx, req("order-7", accounts.FreezeDebit, accounts.AuthorityRisk))
+		if err != nil || !f.Replayed || f.LiftedAt == nil || a.Status != ledger.StatusCreditFrozen {
+			t.Fatalf("retry after lift: %+v, account %+v, %v", f, a, err)
+		}
+
+		// Concurrent first attempts: one freeze, every caller gets it.
+		const n = 8
+		ids := make([]string, n)
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				f, _, err := b.lc.Freeze(ctx, req("order-9", accounts.FreezeDebit, accounts.AuthorityOperator))
+				if err == nil {
+					ids[i] = f.ID
+				}
+				errs[i] = err
+			}()
+		}
+		wg.Wait()
+		for i := range n {
+			if errs[i] != nil || ids[i] != ids[0] {
+				t.Errorf("caller %d: freeze %s, %v; caller 0: %s", i, ids[i], errs[i], ids[0])
+			}
+		}
+		fs, _, err := b.lc.Freezes(ctx, id, nil, "", 0)
+		if err != nil || len(fs) != 3 {
+			t.Fatalf("%d freezes, %v", len(fs), err)
 		}
 	})
 }

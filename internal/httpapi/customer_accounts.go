@@ -51,12 +51,13 @@ type FreezeView struct {
 	LiftedAt   *time.Time `json:"lifted_at,omitempty"`
 	LiftedBy   string     `json:"lifted_by,omitempty"`
 	LiftReason string     `json:"lift_reason,omitempty"`
+	Reference  string     `json:"reference,omitempty" doc:"The caller's reference that placed it."`
 }
 
 func freezeView(f *accounts.Freeze) *FreezeView {
 	return &FreezeView{ID: f.ID, AccountID: f.AccountID, Side: string(f.Side), Authority: string(f.Authority),
 		Reason: f.Reason, PlacedBy: f.PlacedBy, PlacedAt: f.PlacedAt, InForce: f.LiftedAt == nil, LiftedAt: f.LiftedAt,
-		LiftedBy: f.LiftedBy, LiftReason: f.LiftReason}
+		LiftedBy: f.LiftedBy, LiftReason: f.LiftReason, Reference: f.Reference}
 }
 
 // AutoOpenFailure is an auto-open rule that did not open its account when
@@ -118,6 +119,7 @@ type placeFreezeIn struct {
 		Side      string `json:"side" enum:"debit,credit,both"`
 		Authority string `json:"authority" enum:"operator,risk,judicial" doc:"Who ordered it; judicial needs accounts:judicial, to place and to lift."`
 		Reason    string `json:"reason" minLength:"1" maxLength:"500"`
+		Reference string `json:"reference,omitempty" maxLength:"128" doc:"Idempotency: unique per account; a retry with it returns the freeze it placed (200), even if lifted since; with another side or authority it is refused (conflict)."`
 	}
 }
 
@@ -130,7 +132,8 @@ type liftFreezeIn struct {
 }
 
 type freezeOut struct {
-	Body struct {
+	Status int
+	Body   struct {
 		Freeze  *FreezeView  `json:"freeze"`
 		Account *AccountView `json:"account" doc:"The account after the change."`
 	}
@@ -179,7 +182,8 @@ func (s *Server) registerLifecycle() {
 		Summary: "Replace an account's properties", Description: "For accounts opened on a product."}, auth.AccountsWrite, s.setAccountProperties)
 	register(s, huma.Operation{OperationID: "place-freeze", Method: http.MethodPost, Path: "/accounts/{id}/freezes", Tags: tags,
 		Summary: "Freeze an account with an authority and a reason", Description: "Freezes stack: a side stays frozen while any freeze " +
-			"in force holds it. A judicial freeze needs accounts:judicial, and only that permission lifts it.",
+			"in force holds it. A judicial freeze needs accounts:judicial, and only that permission lifts it. " +
+			"With a reference, a retry returns the same freeze with 200 and changes nothing.",
 		DefaultStatus: http.StatusCreated}, auth.AccountsFreeze, s.placeFreeze)
 	register(s, huma.Operation{OperationID: "list-freezes", Method: http.MethodGet, Path: "/accounts/{id}/freezes", Tags: tags,
 		Summary: "An account's freezes", Description: "In force and lifted, oldest first."}, auth.LedgerRead, s.listFreezes)
@@ -266,12 +270,15 @@ func (s *Server) placeFreeze(ctx context.Context, in *placeFreezeIn) (*freezeOut
 	}
 	p := principal(ctx)
 	f, a, err := s.Lifecycle.Freeze(ctx, accounts.FreezeRequest{AccountID: in.ID, Side: accounts.FreezeSide(in.Body.Side),
-		Authority: accounts.Authority(in.Body.Authority), Reason: in.Body.Reason, By: p.KeyID, Judicial: j, Scope: p.Scope},
-		s.auditChange(ctx, "accounts.freeze"))
+		Authority: accounts.Authority(in.Body.Authority), Reason: in.Body.Reason, By: p.KeyID, Reference: in.Body.Reference,
+		Judicial: j, Scope: p.Scope}, s.auditChange(ctx, "accounts.freeze"))
 	if err != nil {
 		return nil, err
 	}
-	out := &freezeOut{}
+	out := &freezeOut{Status: http.StatusCreated}
+	if f.Replayed {
+		out.Status = http.StatusOK
+	}
 	out.Body.Freeze, out.Body.Account = freezeView(f), s.accountView(ctx, a)
 	return out, nil
 }
@@ -297,7 +304,7 @@ func (s *Server) liftFreeze(ctx context.Context, in *liftFreezeIn) (*freezeOut, 
 	if err != nil {
 		return nil, err
 	}
-	out := &freezeOut{}
+	out := &freezeOut{Status: http.StatusOK}
 	out.Body.Freeze, out.Body.Account = freezeView(f), s.accountView(ctx, a)
 	return out, nil
 }

@@ -139,10 +139,20 @@ func TestFreezesWithAuthority(t *testing.T) {
 		var d1, d2, j freezeAnswer
 		a.must(http.StatusCreated, operator, "POST", freezes, map[string]any{"side": "debit", "authority": "operator", "reason": "dispute"}, &d1, rid("fz-1")...)
 		a.auditOnce("fz-1", "accounts.freeze", "account:"+id, operator)
-		a.must(http.StatusCreated, operator, "POST", freezes, map[string]any{"side": "debit", "authority": "risk", "reason": "fraud check"}, &d2)
-		if d2.Account.Status != "debit_frozen" || !d2.Freeze.InForce || d2.Freeze.PlacedBy != keyID(operator) {
+		risk := map[string]any{"side": "debit", "authority": "risk", "reason": "fraud check", "reference": "risk-2"}
+		a.must(http.StatusCreated, operator, "POST", freezes, risk, &d2)
+		if d2.Account.Status != "debit_frozen" || !d2.Freeze.InForce || d2.Freeze.PlacedBy != keyID(operator) || d2.Freeze.Reference != "risk-2" {
 			t.Errorf("second freeze %+v", d2)
 		}
+		// A retry with the reference returns the same freeze (200) and
+		// places no other; another side under it is refused.
+		var again freezeAnswer
+		a.must(http.StatusOK, operator, "POST", freezes, risk, &again, rid("fz-2-retry")...)
+		if again.Freeze.ID != d2.Freeze.ID {
+			t.Errorf("retry placed freeze %s, first %s", again.Freeze.ID, d2.Freeze.ID)
+		}
+		a.fail(http.StatusConflict, "conflict", "body.reference", operator, "POST", freezes,
+			map[string]any{"side": "both", "authority": "risk", "reason": "fraud check", "reference": "risk-2"})
 		var lifted freezeAnswer
 		a.must(http.StatusOK, operator, "POST", freezes+"/"+d1.Freeze.ID+"/lift", map[string]any{"reason": "resolved"}, &lifted, rid("lift-1")...)
 		if lifted.Account.Status != "debit_frozen" || lifted.Freeze.InForce || lifted.Freeze.LiftReason != "resolved" {
