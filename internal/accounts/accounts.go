@@ -29,6 +29,7 @@ const (
 	CodeLimitExceeded       Code = "limit_exceeded"        // a per-transaction, daily or monthly limit; Field names which
 	CodeProductRetired      Code = "product_retired"       // the product opens no new accounts
 	CodeCustomerNotActive   Code = "customer_not_active"   // the customer is frozen or closed
+	CodeCustomerHasAccounts Code = "customer_has_accounts" // closing a customer whose accounts are not all closed
 	CodeAccountNotFound     Code = "account_not_found"     // no such account (in the caller's institutions)
 	CodeFreezeNotFound      Code = "freeze_not_found"      // no such freeze on the account
 	CodeFreezeInForce       Code = "freeze_in_force"       // a recorded freeze still holds the side (or blocks closing)

@@ -482,7 +482,8 @@ func (s *Customers) FindByIDNumber(ctx context.Context, scope []string, number s
 
 // SetStatus changes a customer's status, recording why: active and frozen
 // change into each other and into closed, which is final
-// (CodeInvalidStatusChange). A change to the status the customer already
+// (CodeInvalidStatusChange) and refused while any of the customer's
+// accounts is not closed (CodeCustomerHasAccounts). A change to the status the customer already
 // has changes nothing and runs no writes. Returns the customer before and
 // after, or CodeCustomerNotFound when it is not in scope (nil: any).
 // Permission: customers:write.
@@ -494,12 +495,24 @@ func (s *Customers) SetStatus(ctx context.Context, id string, status CustomerSta
 	if len(reason) > MaxReasonBytes || !store.Storable(reason) {
 		return nil, nil, fieldErr("reason", "reason must be text of at most %d bytes", MaxReasonBytes)
 	}
-	err = s.update(ctx, id, scope, func(c *Customer) (bool, error) {
+	err = s.update(ctx, id, scope, func(tx *sql.Tx, c *Customer) (bool, error) {
 		if c.Status == status {
 			return false, nil
 		}
 		if c.Status == CustomerClosed {
 			return false, errorf(CodeInvalidStatusChange, "customer %s is closed and cannot be reopened", c.ID)
+		}
+		if status == CustomerClosed {
+			// Under the customer's row lock: an open for this customer
+			// re-checks the customer under the same lock.
+			var open int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM customer_accounts ca JOIN accounts a ON a.id = ca.account_id
+				WHERE ca.customer_id = $1 AND a.status <> 'closed'`, c.ID).Scan(&open); err != nil {
+				return false, fmt.Errorf("count customer accounts: %w", err)
+			}
+			if open > 0 {
+				return false, errorf(CodeCustomerHasAccounts, "customer %s has %d accounts not closed: close them first", c.ID, open)
+			}
 		}
 		c.Status, c.StatusReason = status, reason
 		return true, nil
@@ -519,7 +532,7 @@ func (s *Customers) UpdateProperties(ctx context.Context, id string, props map[s
 		return nil, err
 	}
 	var after *Customer
-	err := s.update(ctx, id, scope, func(c *Customer) (bool, error) {
+	err := s.update(ctx, id, scope, func(_ *sql.Tx, c *Customer) (bool, error) {
 		if c.Status == CustomerClosed {
 			return false, errorf(CodeInvalidStatusChange, "customer %s is closed", c.ID)
 		}
@@ -535,7 +548,7 @@ func (s *Customers) UpdateProperties(ctx context.Context, id string, props map[s
 // update loads a customer for update, lets change modify it (reporting
 // whether it did), stores the non-identity fields and runs the writes, all in
 // one storage transaction. done learns the customer before and after.
-func (s *Customers) update(ctx context.Context, id string, scope []string, change func(*Customer) (bool, error),
+func (s *Customers) update(ctx context.Context, id string, scope []string, change func(*sql.Tx, *Customer) (bool, error),
 	done func(before, after *Customer), writes []CustomerWrite) error {
 	return s.db.InTx(ctx, store.TxOptions{}, func(tx *sql.Tx) error {
 		c, err := s.load(ctx, tx, id, true)
@@ -546,7 +559,7 @@ func (s *Customers) update(ctx context.Context, id string, scope []string, chang
 			return notFound(id)
 		}
 		before := *c // change replaces, never edits, the properties map
-		changed, err := change(c)
+		changed, err := change(tx, c)
 		if err != nil {
 			return err
 		}

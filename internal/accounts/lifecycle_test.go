@@ -538,3 +538,48 @@ func TestFreezeReference(t *testing.T) {
 		}
 	})
 }
+
+// TestCloseCustomerNeedsAccountsClosed: a customer is closed only once every
+// account they hold is, so no balance is left with a closed customer.
+func TestCloseCustomerNeedsAccountsClosed(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		b := newLifecycle(t, db)
+		c := b.customer(t, accounts.Personal)
+		w1 := b.open(t, accounts.OpenRequest{CustomerID: c.ID, ProductID: "wallet"}).Account.ID
+		w2 := b.open(t, accounts.OpenRequest{CustomerID: c.ID, ProductID: "wallet", Reference: "second"}).Account.ID
+		b.fund(t, w2, "fund-w2", 1250)
+		closeCustomer := func() error {
+			_, _, err := b.customers.SetStatus(ctx, c.ID, accounts.CustomerClosed, "moved away", nil)
+			return err
+		}
+		for _, step := range []struct {
+			name  string
+			close string // the account closed before trying
+			sweep string
+			code  accounts.Code
+		}{
+			{"two accounts open", "", "", accounts.CodeCustomerHasAccounts},
+			{"one account open, with money", w1, "", accounts.CodeCustomerHasAccounts},
+			{"all closed", w2, b.bank, ""},
+		} {
+			t.Run(step.name, func(t *testing.T) {
+				if step.close != "" {
+					if _, err := b.lc.Close(ctx, accounts.CloseRequest{AccountID: step.close, SweepTo: step.sweep, By: "k1"}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if err := closeCustomer(); accounts.ErrorCode(err) != step.code || (step.code == "" && err != nil) {
+					t.Fatalf("close customer: %v, want %q", err, step.code)
+				}
+				got, err := b.customers.Get(ctx, c.ID, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if closed := got.Status == accounts.CustomerClosed; closed != (step.code == "") {
+					t.Errorf("customer status %s", got.Status)
+				}
+			})
+		}
+	})
+}

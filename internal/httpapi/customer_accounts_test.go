@@ -135,6 +135,10 @@ func TestFreezesWithAuthority(t *testing.T) {
 		a.must(http.StatusCreated, operator, "POST", "/v1/customers/"+c.ID+"/accounts", map[string]any{"product_id": "wallet"}, &o)
 		id := o.Account.ID
 		freezes := "/v1/accounts/" + id + "/freezes"
+		// A customer holding an open account is not closed.
+		a.fail(http.StatusConflict, "customer_has_accounts", "", a.admin, "POST", "/v1/customers/"+c.ID+"/status",
+			map[string]any{"status": "closed"}, rid("close-customer")...)
+		a.noAudit("close-customer")
 
 		var d1, d2, j freezeAnswer
 		a.must(http.StatusCreated, operator, "POST", freezes, map[string]any{"side": "debit", "authority": "operator", "reason": "dispute"}, &d1, rid("fz-1")...)

@@ -109,7 +109,8 @@ func (s *Server) registerCustomers() {
 		Summary: "Get a customer", Description: "Identity fields masked; with reveal=true and the customers:pii permission, in plain text, which is audited."},
 		auth.CustomersRead, s.getCustomer)
 	register(s, huma.Operation{OperationID: "set-customer-status", Method: http.MethodPost, Path: "/customers/{id}/status", Tags: tags,
-		Summary: "Freeze, activate or close a customer", Description: "active and frozen change into each other; closed is final (invalid_status_change)."},
+		Summary: "Freeze, activate or close a customer", Description: "active and frozen change into each other; closed is final (invalid_status_change). " +
+			"A customer is closed only when all their accounts are (customer_has_accounts otherwise)."},
 		auth.CustomersWrite, s.setCustomerStatus)
 	register(s, huma.Operation{OperationID: "set-customer-properties", Method: http.MethodPut, Path: "/customers/{id}/properties", Tags: tags,
 		Summary: "Replace a customer's properties"}, auth.CustomersWrite, s.setCustomerProperties)

@@ -142,6 +142,7 @@ var accountsStatus = map[accounts.Code]int{
 	accounts.CodeConflict:            http.StatusConflict,
 	accounts.CodeProductRetired:      http.StatusConflict,
 	accounts.CodeCustomerNotActive:   http.StatusConflict,
+	accounts.CodeCustomerHasAccounts: http.StatusConflict,
 	accounts.CodeFreezeInForce:       http.StatusConflict,
 	accounts.CodeAccountNotFound:     http.StatusNotFound,
 	accounts.CodeFreezeNotFound:      http.StatusNotFound,
