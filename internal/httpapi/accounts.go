@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
+	"github.com/suanpan/suanpan/internal/accounts"
 	"github.com/suanpan/suanpan/internal/audit"
 	"github.com/suanpan/suanpan/internal/auth"
 	"github.com/suanpan/suanpan/internal/ledger"
@@ -117,7 +118,8 @@ func (s *Server) registerAccounts() {
 	register(s, huma.Operation{OperationID: "thaw-account", Method: http.MethodPost, Path: "/accounts/{id}/thaw", Tags: []string{"Accounts"},
 		Summary: "Thaw an account"}, auth.AccountsFreeze, s.thawAccount)
 	register(s, huma.Operation{OperationID: "close-account", Method: http.MethodPost, Path: "/accounts/{id}/close", Tags: []string{"Accounts"},
-		Summary: "Close an account", Description: "Needs a zero balance and no pending amounts (account_not_empty). Closing is final."},
+		Summary: "Close an account", Description: "Needs a zero balance and no pending amounts (account_not_empty) and no freeze in force (freeze_in_force). " +
+			"Closing is final; closing a closed account changes nothing. Same as close-and-sweep without sweep_to."},
 		auth.AccountsFreeze, s.closeAccount)
 	register(s, huma.Operation{OperationID: "get-balance", Method: http.MethodGet, Path: "/accounts/{id}/balance", Tags: []string{"Accounts"},
 		Summary: "Balances now or as of a time"}, auth.LedgerRead, s.getBalance)
@@ -225,18 +227,25 @@ func (s *Server) freezeAccount(ctx context.Context, in *freezeIn) (*accountOut, 
 	return s.changeStatus(ctx, "accounts.freeze", in.Body.Reason, ledger.StatusChange{AccountID: in.ID, Freeze: sides(in.Body.Side)})
 }
 
-// thawAccount and closeAccount keep the recorded freezes (POST
-// /v1/accounts/{id}/freezes): a side a freeze in force holds stays frozen
-// (freeze_in_force), so that only lifting the freeze, with its authority,
-// thaws it.
+// thawAccount keeps the recorded freezes (POST /v1/accounts/{id}/freezes):
+// a side a freeze in force holds stays frozen (freeze_in_force), so that
+// only lifting the freeze, with its authority, thaws it.
 func (s *Server) thawAccount(ctx context.Context, in *freezeIn) (*accountOut, error) {
 	return s.changeStatus(ctx, "accounts.thaw", in.Body.Reason, ledger.StatusChange{AccountID: in.ID, Thaw: sides(in.Body.Side)},
 		s.Lifecycle.KeepFreezes())
 }
 
+// closeAccount is the account system's close without a sweep: the account
+// must be empty, and the close also marks its product link closed and
+// records the account.closed event.
 func (s *Server) closeAccount(ctx context.Context, in *closeIn) (*accountOut, error) {
-	return s.changeStatus(ctx, "accounts.close", in.Body.Reason, ledger.StatusChange{AccountID: in.ID, Status: ledger.StatusClosed},
-		s.Lifecycle.KeepFreezes())
+	p := principal(ctx)
+	c, err := s.Lifecycle.Close(ctx, accounts.CloseRequest{AccountID: in.ID, Reason: in.Body.Reason, By: p.KeyID, Scope: p.Scope},
+		s.auditChange(ctx, "accounts.close"))
+	if err != nil {
+		return nil, err
+	}
+	return &accountOut{Body: s.accountView(ctx, c.Account)}, nil
 }
 
 func (s *Server) changeStatus(ctx context.Context, op, reason string, c ledger.StatusChange, guards ...ledger.AccountWrite) (*accountOut, error) {

@@ -392,7 +392,8 @@ func TestAccountStatus(t *testing.T) {
 		t.Run("close an empty account", func(t *testing.T) {
 			status(t, "close", empty, map[string]any{"reason": "customer left"}, "close-empty", "closed")
 			rec := a.with(t).auditOnce("close-empty", "accounts.close", "account:"+empty, operator)
-			if after, _ := rec.After.(map[string]any); after["reason"] != "customer left" {
+			after, _ := rec.After.(map[string]any)
+			if change, _ := after["change"].(map[string]any); after["event"] != "account.closed" || change["reason"] != "customer left" {
 				t.Errorf("audit after %v", rec.After)
 			}
 			a.with(t).fail(422, "account_closed", "body.postings[0].credit", a.admin, "POST", "/v1/transactions", transferBody("to-closed", b.bank, empty, "CNY", 1))

@@ -252,5 +252,14 @@ func TestCloseAndSweep(t *testing.T) {
 		if empty.Account.Status != "closed" || empty.Sweep != nil {
 			t.Errorf("empty close %+v", empty)
 		}
+		// The plain close is the same close: the product link is closed too.
+		plain := open()
+		a.must(http.StatusOK, a.admin, "POST", "/v1/accounts/"+plain+"/close", map[string]any{"reason": "duplicate"}, nil)
+		a.must(http.StatusOK, a.admin, "GET", "/v1/customers/"+c.ID+"/accounts", nil, &page)
+		for _, it := range page.Items {
+			if it.Account.ID == plain && (it.ClosedAt == nil || it.Account.Status != "closed") {
+				t.Errorf("after POST /close: link %+v", it)
+			}
+		}
 	})
 }
