@@ -483,8 +483,8 @@ func (s *Customers) FindByIDNumber(ctx context.Context, scope []string, number s
 // SetStatus changes a customer's status, recording why: active and frozen
 // change into each other and into closed, which is final
 // (CodeInvalidStatusChange) and refused while any of the customer's
-// accounts is not closed (CodeCustomerHasAccounts). A change to the status the customer already
-// has changes nothing and runs no writes. Returns the customer before and
+// accounts is not closed (CodeCustomerHasAccounts). A change to the status
+// the customer already has changes nothing and runs no writes. Returns the customer before and
 // after, or CodeCustomerNotFound when it is not in scope (nil: any).
 // Permission: customers:write.
 func (s *Customers) SetStatus(ctx context.Context, id string, status CustomerStatus, reason string, scope []string,

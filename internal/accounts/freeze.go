@@ -116,8 +116,8 @@ func checkReasonBy(reason, by string, required bool) error {
 // (Replayed) and changes nothing; the same reference with another side or
 // authority is CodeConflict. Returns CodeInvalidRequest,
 // CodeAuthorityRequired, CodeConflict (MaxFreezesInForce reached), or the
-// ledger's
-// account_not_found (also out of scope) and invalid_status_change (closed).
+// ledger's account_not_found (also out of scope) and invalid_status_change
+// (closed).
 func (s *Lifecycle) Freeze(ctx context.Context, r FreezeRequest, writes ...ChangeWrite) (*Freeze, *ledger.Account, error) {
 	if err := r.validate(); err != nil {
 		return nil, nil, err
