@@ -119,36 +119,37 @@ type internalAccountOut struct {
 	Body *InternalAccountView
 }
 
+// registerOperation registers a business operation: a POST answering 201,
+// needing ledger:post, idempotent by its reference and by an
+// Idempotency-Key.
+func registerOperation[I, O any](s *Server, id, path, summary, description string, h func(context.Context, *I) (*O, error)) {
+	register(s, huma.Operation{OperationID: id, Method: http.MethodPost, Path: path, Tags: []string{"Business operations"},
+		Summary: summary, Description: description + " Accepts an Idempotency-Key; the reference makes it idempotent too.",
+		DefaultStatus: http.StatusCreated}, auth.LedgerPost, h)
+}
+
 func (s *Server) registerOperations() {
 	tags := []string{"Business operations"}
-	idem := " Accepts an Idempotency-Key; the reference makes it idempotent too."
-	register(s, huma.Operation{OperationID: "operation-topup", Method: http.MethodPost, Path: "/operations/topup", Tags: tags,
-		Summary: "Top up a wallet", Description: "Dr the channel's clearing account · Cr the account; the wallet product's top-up fee, " +
-			"if any, Dr the account · Cr fee income, in the same transaction. The product must allow topup on the channel " +
-			"(operation_not_allowed, channel_not_allowed) within its limits (limit_exceeded, field: the bound)." + idem,
-		DefaultStatus: http.StatusCreated}, auth.LedgerPost, s.opTopup)
-	register(s, huma.Operation{OperationID: "operation-withdraw", Method: http.MethodPost, Path: "/operations/withdraw", Tags: tags,
-		Summary: "Withdraw from a wallet", Description: "Reserves the amount (Dr account · Cr clearing) and the fee as a hold, counted " +
-			"against the limits now; complete it when the channel has paid out, fail it otherwise. The transaction's ID is the withdrawal's." + idem,
-		DefaultStatus: http.StatusCreated}, auth.LedgerPost, s.opWithdraw)
-	register(s, huma.Operation{OperationID: "operation-withdraw-complete", Method: http.MethodPost, Path: "/operations/withdraw/{id}/complete", Tags: tags,
-		Summary: "Complete a withdrawal", Description: "Posts the withdrawal's hold in full." + idem,
-		DefaultStatus: http.StatusCreated}, auth.LedgerPost, s.opWithdrawComplete)
-	register(s, huma.Operation{OperationID: "operation-withdraw-fail", Method: http.MethodPost, Path: "/operations/withdraw/{id}/fail", Tags: tags,
-		Summary: "Fail a withdrawal", Description: "Voids the withdrawal's hold, releasing the amount and the fee, and gives its limit usage back." + idem,
-		DefaultStatus: http.StatusCreated}, auth.LedgerPost, s.opWithdrawFail)
-	register(s, huma.Operation{OperationID: "operation-pay", Method: http.MethodPost, Path: "/operations/pay", Tags: tags,
-		Summary: "Pay a merchant", Description: "Dr the payer's account · Cr the merchant settlement account; the merchant product's " +
-			"payment fee is borne by the payer or the merchant as its rule says. The payer's product decides control and limits; " +
-			"the merchant's must allow the payment on the channel too." + idem,
-		DefaultStatus: http.StatusCreated}, auth.LedgerPost, s.opPay)
-	register(s, huma.Operation{OperationID: "operation-transfer", Method: http.MethodPost, Path: "/operations/transfer", Tags: tags,
-		Summary: "Transfer between customers", Description: "Dr the payer's account · Cr the payee's, with the payer product's transfer fee." + idem,
-		DefaultStatus: http.StatusCreated}, auth.LedgerPost, s.opTransfer)
-	register(s, huma.Operation{OperationID: "operation-refund", Method: http.MethodPost, Path: "/operations/refund", Tags: tags,
-		Summary: "Refund a payment", Description: "Reverses the payment's principal by the amount (the fee is kept); all refunds of a payment " +
-			"together never exceed it (reversal_exceeds_original). The merchant product must allow refunds on the payment's channel." + idem,
-		DefaultStatus: http.StatusCreated}, auth.LedgerPost, s.opRefund)
+	registerOperation(s, "operation-topup", "/operations/topup", "Top up a wallet",
+		"Dr the channel's clearing account · Cr the account; the wallet product's top-up fee, "+
+			"if any, Dr the account · Cr fee income, in the same transaction. The product must allow topup on the channel "+
+			"(operation_not_allowed, channel_not_allowed) within its limits (limit_exceeded, field: the bound).", s.opTopup)
+	registerOperation(s, "operation-withdraw", "/operations/withdraw", "Withdraw from a wallet",
+		"Reserves the amount (Dr account · Cr clearing) and the fee as a hold, counted "+
+			"against the limits now; complete it when the channel has paid out, fail it otherwise. The transaction's ID is the withdrawal's.", s.opWithdraw)
+	registerOperation(s, "operation-withdraw-complete", "/operations/withdraw/{id}/complete", "Complete a withdrawal",
+		"Posts the withdrawal's hold in full.", s.opWithdrawComplete)
+	registerOperation(s, "operation-withdraw-fail", "/operations/withdraw/{id}/fail", "Fail a withdrawal",
+		"Voids the withdrawal's hold, releasing the amount and the fee, and gives its limit usage back.", s.opWithdrawFail)
+	registerOperation(s, "operation-pay", "/operations/pay", "Pay a merchant",
+		"Dr the payer's account · Cr the merchant settlement account; the merchant product's "+
+			"payment fee is borne by the payer or the merchant as its rule says. The payer's product decides control and limits; "+
+			"the merchant's must allow the payment on the channel too.", s.opPay)
+	registerOperation(s, "operation-transfer", "/operations/transfer", "Transfer between customers",
+		"Dr the payer's account · Cr the payee's, with the payer product's transfer fee.", s.opTransfer)
+	registerOperation(s, "operation-refund", "/operations/refund", "Refund a payment",
+		"Reverses the payment's principal by the amount (the fee is kept); all refunds of a payment "+
+			"together never exceed it (reversal_exceeds_original). The merchant product must allow refunds on the payment's channel.", s.opRefund)
 	register(s, huma.Operation{OperationID: "register-internal-account", Method: http.MethodPost, Path: "/internal-accounts", Tags: tags,
 		Summary: "Register an internal account", Description: "Names the account an institution's operations post to: " +
 			"the clearing account of a channel and asset, the fee-income account of an asset, the frozen-funds account of an asset (frozen), " +

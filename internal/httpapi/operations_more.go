@@ -2,11 +2,8 @@ package httpapi
 
 import (
 	"context"
-	"net/http"
 
-	"github.com/danielgtaylor/huma/v2"
 	"github.com/suanpan/suanpan/internal/accounts"
-	"github.com/suanpan/suanpan/internal/auth"
 	"github.com/suanpan/suanpan/internal/ledger"
 )
 
@@ -53,32 +50,25 @@ type splitIn struct {
 }
 
 func (s *Server) registerMoreOperations() {
-	tags := []string{"Business operations"}
-	idem := " Accepts an Idempotency-Key; the reference makes it idempotent too."
-	register(s, huma.Operation{OperationID: "operation-freeze", Method: http.MethodPost, Path: "/operations/freeze", Tags: tags,
-		Summary: "Freeze part of a balance", Description: "A hold without timeout, Dr the account · Cr the institution's frozen-funds " +
-			"account (internal account role frozen): the amount stops being available. The product must allow freeze on the channel, " +
-			"within its limits. No fee. Unfreeze or deduct it by the transaction's ID." + idem,
-		DefaultStatus: http.StatusCreated}, auth.LedgerPost, s.opFreeze)
-	register(s, huma.Operation{OperationID: "operation-unfreeze", Method: http.MethodPost, Path: "/operations/freeze/{id}/unfreeze", Tags: tags,
-		Summary: "Unfreeze a balance freeze", Description: "Voids the freeze's hold and gives its limit usage back." + idem,
-		DefaultStatus: http.StatusCreated}, auth.LedgerPost, s.opUnfreeze)
-	register(s, huma.Operation{OperationID: "operation-deduct-frozen", Method: http.MethodPost, Path: "/operations/freeze/{id}/deduct", Tags: tags,
-		Summary: "Deduct frozen funds", Description: "Posts the freeze, in full or in part (the rest is released), and moves the amount " +
-			"from the frozen-funds account to the receiver, as one atomic ledger batch: the post under the reference, the transfer " +
-			"under reference + \"#to\". The answer is the post." + idem,
-		DefaultStatus: http.StatusCreated}, auth.LedgerPost, s.opDeductFrozen)
-	register(s, huma.Operation{OperationID: "operation-split", Method: http.MethodPost, Path: "/operations/split", Tags: tags,
-		Summary: "Split payment (AA)", Description: "One transaction: Dr the payer · Cr each payee, and the payer product's split fee on " +
-			"the total (Dr payer · Cr fee income), always borne by the payer. The total is counted against the payer's limits." + idem,
-		DefaultStatus: http.StatusCreated}, auth.LedgerPost, s.opSplit)
-	register(s, huma.Operation{OperationID: "operation-cross-transfer", Method: http.MethodPost, Path: "/operations/cross-transfer", Tags: tags,
-		Summary: "Transfer to another institution", Description: "Dr payer · Cr clearing(A→B) in the payer's institution and " +
-			"Dr clearing(B←A) · Cr payee in the payee's, one atomic ledger batch under the same reference: both or neither. Clearing " +
-			"accounts are internal accounts of role clearing_inst with the other institution as channel. The payer product's " +
-			"cross_transfer fee is posted in the institution of who bears it. Both institutions must be in the caller's scope. " +
-			"The answer is the payer institution's transaction." + idem,
-		DefaultStatus: http.StatusCreated}, auth.LedgerPost, s.opCrossTransfer)
+	registerOperation(s, "operation-freeze", "/operations/freeze", "Freeze part of a balance",
+		"A hold without timeout, Dr the account · Cr the institution's frozen-funds "+
+			"account (internal account role frozen): the amount stops being available. The product must allow freeze on the channel, "+
+			"within its limits. No fee. Unfreeze or deduct it by the transaction's ID.", s.opFreeze)
+	registerOperation(s, "operation-unfreeze", "/operations/freeze/{id}/unfreeze", "Unfreeze a balance freeze",
+		"Voids the freeze's hold and gives its limit usage back.", s.opUnfreeze)
+	registerOperation(s, "operation-deduct-frozen", "/operations/freeze/{id}/deduct", "Deduct frozen funds",
+		"Posts the freeze, in full or in part (the rest is released), and moves the amount "+
+			"from the frozen-funds account to the receiver, as one atomic ledger batch: the post under the reference, the transfer "+
+			"under reference + \"#to\". The answer is the post.", s.opDeductFrozen)
+	registerOperation(s, "operation-split", "/operations/split", "Split payment (AA)",
+		"One transaction: Dr the payer · Cr each payee, and the payer product's split fee on "+
+			"the total (Dr payer · Cr fee income), always borne by the payer. The total is counted against the payer's limits.", s.opSplit)
+	registerOperation(s, "operation-cross-transfer", "/operations/cross-transfer", "Transfer to another institution",
+		"Dr payer · Cr clearing(A→B) in the payer's institution and "+
+			"Dr clearing(B←A) · Cr payee in the payee's, one atomic ledger batch under the same reference: both or neither. Clearing "+
+			"accounts are internal accounts of role clearing_inst with the other institution as channel. The payer product's "+
+			"cross_transfer fee is posted in the institution of who bears it. Both institutions must be in the caller's scope. "+
+			"The answer is the payer institution's transaction.", s.opCrossTransfer)
 	points := []struct{ path, id, summary, desc string }{
 		{"grant", "operation-points-grant", "Grant points", "Dr the institution's points issuance account · Cr the points account."},
 		{"redeem", "operation-points-redeem", "Redeem points", "Dr the points account · Cr the points issuance account."},
@@ -87,19 +77,15 @@ func (s *Server) registerMoreOperations() {
 	}
 	for _, p := range points {
 		op := "points_" + p.path
-		register(s, huma.Operation{OperationID: p.id, Method: http.MethodPost, Path: "/operations/points/" + p.path, Tags: tags,
-			Summary: p.summary, Description: p.desc + " The account must be of a points product, which governs control, limits " +
-				"and the " + op + " fee (borne by the points account)." + idem,
-			DefaultStatus: http.StatusCreated}, auth.LedgerPost, s.opPoints(op))
+		registerOperation(s, p.id, "/operations/points/"+p.path, p.summary, p.desc+" The account must be of a points product, "+
+			"which governs control, limits and the "+op+" fee (borne by the points account).", s.opPoints(op))
 	}
-	register(s, huma.Operation{OperationID: "operation-round-deposit", Method: http.MethodPost, Path: "/operations/round-deposit", Tags: tags,
-		Summary: "Round deposit (圈存)", Description: "Dr the main account (account) · Cr its sub-account (counterparty, e.g. a card " +
-			"purse) of the same customer, institution and asset. The main account's product governs control, limits and the fee." + idem,
-		DefaultStatus: http.StatusCreated}, auth.LedgerPost, s.opRound(accounts.OpRoundDeposit))
-	register(s, huma.Operation{OperationID: "operation-round-withdraw", Method: http.MethodPost, Path: "/operations/round-withdraw", Tags: tags,
-		Summary: "Round withdraw (圈提)", Description: "Dr the sub-account (counterparty) · Cr the main account (account). The " +
-			"sub-account's product governs control, limits and the fee." + idem,
-		DefaultStatus: http.StatusCreated}, auth.LedgerPost, s.opRound(accounts.OpRoundWithdraw))
+	registerOperation(s, "operation-round-deposit", "/operations/round-deposit", "Round deposit (圈存)",
+		"Dr the main account (account) · Cr its sub-account (counterparty, e.g. a card purse) of the same customer, "+
+			"institution and asset. The main account's product governs control, limits and the fee.", s.opRound(accounts.OpRoundDeposit))
+	registerOperation(s, "operation-round-withdraw", "/operations/round-withdraw", "Round withdraw (圈提)",
+		"Dr the sub-account (counterparty) · Cr the main account (account). The sub-account's product governs control, "+
+			"limits and the fee.", s.opRound(accounts.OpRoundWithdraw))
 }
 
 func (s *Server) opPoints(op string) func(context.Context, *topupIn) (*operationOut, error) {
