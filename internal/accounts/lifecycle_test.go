@@ -29,8 +29,13 @@ type lcBooks struct {
 
 func newLifecycle(t *testing.T, db *store.DB) *lcBooks {
 	t.Helper()
+	return newLifecycleAt(t, db, clock.NewFake(time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)))
+}
+
+// newLifecycleAt is newLifecycle with its clock c.
+func newLifecycleAt(t *testing.T, db *store.DB, c *clock.Fake) *lcBooks {
+	t.Helper()
 	ctx := context.Background()
-	c := clock.NewFake(time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC))
 	l := ledger.New(db, ledger.Options{Clock: c})
 	t.Cleanup(func() { l.Close() })
 	if _, err := l.CreateAsset(ctx, "CNY", 2); err != nil {

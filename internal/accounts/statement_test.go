@@ -24,24 +24,8 @@ type stBooks struct {
 
 func newStBooks(t *testing.T, db *store.DB) *stBooks {
 	t.Helper()
-	ctx := context.Background()
 	c := clock.NewFake(time.Date(2026, 10, 30, 9, 0, 0, 0, time.UTC))
-	l := ledger.New(db, ledger.Options{Clock: c})
-	t.Cleanup(func() { l.Close() })
-	if _, err := l.CreateAsset(ctx, "CNY", 2); err != nil {
-		t.Fatal(err)
-	}
-	b := &lcBooks{db: db, ledger: l, products: accounts.NewProductService(db, c),
-		customers: accounts.NewCustomers(db, c, mustKeyring(t, key1))}
-	b.lc = accounts.NewLifecycle(l, b.products)
-	bank, err := l.CreateAccount(ctx, ledger.NewAccount{InstitutionID: "bank-a", Asset: "CNY", Code: "1002",
-		NormalSide: ledger.Debit, Overdraft: ledger.OverdraftUnlimited})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b.bank = bank.ID
-	b.product(t, "wallet", accounts.ClassWallet)
-	return &stBooks{lcBooks: b, clock: c}
+	return &stBooks{lcBooks: newLifecycleAt(t, db, c), clock: c}
 }
 
 // transfer posts amount from debit to credit, failing the test on refusal.
