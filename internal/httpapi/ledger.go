@@ -285,15 +285,21 @@ func (s *Server) submitOne(ctx context.Context, key, op string, body any, req le
 	return &transactionOut{Body: s.transactionView(ctx, tr)}, nil
 }
 
-// replay answers a request whose Idempotency-Key was seen: with the
-// transaction it produced. It returns nil, nil for a new key.
-func (s *Server) replay(ctx context.Context, k *idem) (*transactionOut, error) {
+// replayed returns the transaction a request whose Idempotency-Key was
+// seen produced; nil, nil for a new key.
+func (s *Server) replayed(ctx context.Context, k *idem) (*ledger.Transaction, error) {
 	id, err := s.lookup(ctx, k)
 	if err != nil || id == "" {
 		return nil, err
 	}
-	tr, err := s.Ledger.GetTransaction(ctx, id)
-	if err != nil {
+	return s.Ledger.GetTransaction(ctx, id)
+}
+
+// replay answers a request whose Idempotency-Key was seen: with the
+// transaction it produced. It returns nil, nil for a new key.
+func (s *Server) replay(ctx context.Context, k *idem) (*transactionOut, error) {
+	tr, err := s.replayed(ctx, k)
+	if err != nil || tr == nil {
 		return nil, err
 	}
 	out := &transactionOut{Body: s.transactionView(ctx, tr)}

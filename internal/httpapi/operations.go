@@ -189,13 +189,10 @@ func (s *Server) operations(ctx context.Context, key, op string, body any,
 	return &operationOut{Body: v}, nil
 }
 
+// replayOperation is replay for the business operations.
 func (s *Server) replayOperation(ctx context.Context, k *idem) (*operationOut, error) {
-	id, err := s.lookup(ctx, k)
-	if err != nil || id == "" {
-		return nil, err
-	}
-	tr, err := s.Ledger.GetTransaction(ctx, id)
-	if err != nil {
+	tr, err := s.replayed(ctx, k)
+	if err != nil || tr == nil {
 		return nil, err
 	}
 	out := &operationOut{Body: s.operationView(ctx, tr)}
