@@ -3,12 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 
 	"github.com/suanpan/suanpan/internal/accounts"
-	"github.com/suanpan/suanpan/internal/ledger"
 )
 
 // CheckCmd runs the total-score check (总分核对) and the trial balance on a
@@ -23,13 +21,11 @@ type CheckCmd struct {
 // Run checks and prints the runs. It returns errProblems when any
 // institution has a difference or an unbalanced trial balance.
 func (c *CheckCmd) Run(ctx context.Context, a *app) (err error) {
-	db, _, err := c.open(ctx, a.log)
+	_, l, done, err := c.openLedger(ctx, a.log)
 	if err != nil {
 		return err
 	}
-	defer closeStore(db, &err)
-	l := ledger.New(db, ledger.Options{})
-	defer func() { err = errors.Join(err, l.Close()) }()
+	defer done(&err)
 	chk := accounts.NewChecks(l)
 	insts := c.Institution
 	if len(insts) == 0 {

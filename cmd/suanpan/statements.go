@@ -8,7 +8,6 @@ import (
 
 	"github.com/suanpan/suanpan/internal/accounts"
 	"github.com/suanpan/suanpan/internal/clock"
-	"github.com/suanpan/suanpan/internal/ledger"
 )
 
 // StatementsCmd groups the statement commands.
@@ -38,17 +37,15 @@ func (c *StatementsGenerateCmd) Validate() error {
 
 // Run generates the statements and prints how many were new.
 func (c *StatementsGenerateCmd) Run(ctx context.Context, a *app) (err error) {
-	db, _, err := c.open(ctx, a.log)
+	db, l, done, err := c.openLedger(ctx, a.log)
 	if err != nil {
 		return err
 	}
-	defer closeStore(db, &err)
+	defer done(&err)
 	keys, err := keyring(c.EncryptionKeys, db, a.log)
 	if err != nil {
 		return err
 	}
-	l := ledger.New(db, ledger.Options{})
-	defer func() { err = errors.Join(err, l.Close()) }()
 	products := accounts.NewProductService(db, clock.Real{})
 	st := accounts.NewStatements(l, accounts.NewCustomers(db, clock.Real{}, keys), accounts.NewLifecycle(l, products))
 	for _, inst := range c.Institution {

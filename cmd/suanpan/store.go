@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 
+	"github.com/suanpan/suanpan/internal/ledger"
 	"github.com/suanpan/suanpan/internal/store"
 )
 
@@ -35,4 +36,15 @@ func (f *StoreFlags) open(ctx context.Context, log *slog.Logger) (db *store.DB, 
 // closeStore closes db and adds a failure to close to *err.
 func closeStore(db *store.DB, err *error) {
 	*err = errors.Join(*err, db.Close())
+}
+
+// openLedger opens the store as open does and a ledger on it. done closes
+// both and adds a failure to close to *err.
+func (f *StoreFlags) openLedger(ctx context.Context, log *slog.Logger) (db *store.DB, l *ledger.Ledger, done func(err *error), err error) {
+	db, _, err = f.open(ctx, log)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	l = ledger.New(db, ledger.Options{})
+	return db, l, func(err *error) { *err = errors.Join(*err, l.Close(), db.Close()) }, nil
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -22,13 +21,11 @@ type VerifyCmd struct {
 // Run verifies the ledger and prints the report. It returns errProblems when
 // the ledger is inconsistent.
 func (c *VerifyCmd) Run(ctx context.Context, a *app) (err error) {
-	db, _, err := c.open(ctx, a.log)
+	db, l, done, err := c.openLedger(ctx, a.log)
 	if err != nil {
 		return err
 	}
-	defer closeStore(db, &err)
-	l := ledger.New(db, ledger.Options{})
-	defer func() { err = errors.Join(err, l.Close()) }()
+	defer done(&err)
 	rep, err := l.Verify(ctx)
 	if err != nil {
 		return err
