@@ -1,0 +1,199 @@
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/suanpan/suanpan/internal/store"
+)
+
+// Code is a stable error code of this package.
+type Code string
+
+// The error codes List, Get, Retry and Cancel return.
+const (
+	CodeInvalidRequest   Code = "invalid_request"
+	CodeJobNotFound      Code = "job_not_found"
+	CodeInvalidJobChange Code = "invalid_job_change"
+)
+
+// Error is a jobs error with a stable code; its text is safe to show.
+type Error struct {
+	Code    Code
+	Message string
+	Field   string
+}
+
+func (e *Error) Error() string { return string(e.Code) + ": " + e.Message }
+
+// Filter selects jobs for List.
+type Filter struct {
+	Kind  string
+	State State
+	// Scope limits the jobs to these institutions (nil: any, including
+	// system jobs, which have none).
+	Scope []string
+	// After is the ID of the last job of the previous page; jobs come in
+	// ID (creation) order.
+	After string
+	// Limit is the page size, 1-500; default 100.
+	Limit int
+}
+
+// List returns a page of jobs, oldest first.
+func (s *Scheduler) List(ctx context.Context, f Filter) ([]*Job, error) {
+	if f.Limit <= 0 {
+		f.Limit = 100
+	}
+	if f.Limit > 500 {
+		return nil, &Error{Code: CodeInvalidRequest, Message: "limit must be at most 500", Field: "limit"}
+	}
+	switch f.State {
+	case "", Pending, Running, Succeeded, Dead, Cancelled:
+	default:
+		return nil, &Error{Code: CodeInvalidRequest, Field: "state",
+			Message: "state must be one of pending, running, succeeded, dead, cancelled"}
+	}
+	var where []string
+	var args []any
+	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
+	if f.Kind != "" {
+		where = append(where, "kind = "+arg(f.Kind))
+	}
+	if f.State != "" {
+		where = append(where, "state = "+arg(string(f.State)))
+	}
+	if f.After != "" {
+		where = append(where, "id > "+arg(f.After))
+	}
+	if f.Scope != nil {
+		if len(f.Scope) == 0 {
+			return nil, nil
+		}
+		marks := make([]string, len(f.Scope))
+		for i, inst := range f.Scope {
+			marks[i] = arg(inst)
+		}
+		where = append(where, "institution_id IN ("+strings.Join(marks, ", ")+")")
+	}
+	q := `SELECT ` + jobCols + ` FROM jobs`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY id LIMIT " + arg(f.Limit)
+	rows, err := s.db.Read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list jobs: %w", err)
+	}
+	defer rows.Close()
+	var out []*Job
+	for rows.Next() {
+		j, err := scanJob(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list jobs: %w", err)
+		}
+		j.MaxAttempts = s.Policy(j.Kind).MaxAttempts
+		out = append(out, j)
+	}
+	return out, rows.Err()
+}
+
+// Get returns one job in scope (nil scope: any).
+func (s *Scheduler) Get(ctx context.Context, id string, scope []string) (*Job, error) {
+	return s.get(ctx, s.db.Read, id, scope)
+}
+
+type queryRower interface {
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+}
+
+func (s *Scheduler) get(ctx context.Context, q queryRower, id string, scope []string) (*Job, error) {
+	if id == "" || len(id) > 64 || !store.Storable(id) {
+		return nil, &Error{Code: CodeJobNotFound, Message: "job not found", Field: "id"}
+	}
+	j, err := scanJob(q.QueryRowContext(ctx, `SELECT `+jobCols+` FROM jobs WHERE id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && scope != nil && !slices.Contains(scope, j.InstitutionID)) {
+		return nil, &Error{Code: CodeJobNotFound, Message: fmt.Sprintf("job %s not found", id), Field: "id"}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get job %s: %w", id, err)
+	}
+	j.MaxAttempts = s.Policy(j.Kind).MaxAttempts
+	return j, nil
+}
+
+// Retry makes a dead or cancelled job due now with a fresh allowance of
+// attempts (its last error stays until the next run). Retrying a pending
+// job makes it due now. A running or succeeded job cannot be retried
+// (CodeInvalidJobChange).
+func (s *Scheduler) Retry(ctx context.Context, id string, scope []string) (*Job, error) {
+	return s.change(ctx, id, scope, func(j *Job) (string, error) {
+		switch j.State {
+		case Dead, Cancelled, Pending:
+			return `UPDATE jobs SET state = 'pending', attempts = 0, run_at = $1, updated_at = $1, finished_at = NULL WHERE id = $2`, nil
+		}
+		return "", &Error{Code: CodeInvalidJobChange, Message: fmt.Sprintf("a %s job cannot be retried", j.State)}
+	})
+}
+
+// Cancel stops a pending job from running again. Only pending jobs can be
+// cancelled (CodeInvalidJobChange otherwise): a running one is already
+// under way.
+func (s *Scheduler) Cancel(ctx context.Context, id string, scope []string) (*Job, error) {
+	return s.change(ctx, id, scope, func(j *Job) (string, error) {
+		if j.State != Pending {
+			return "", &Error{Code: CodeInvalidJobChange, Message: fmt.Sprintf("a %s job cannot be cancelled", j.State)}
+		}
+		return `UPDATE jobs SET state = 'cancelled', updated_at = $1, finished_at = $1 WHERE id = $2`, nil
+	})
+}
+
+// change applies the update decide chooses for the job's current state, in
+// one transaction, and returns the job as it is afterwards.
+func (s *Scheduler) change(ctx context.Context, id string, scope []string, decide func(*Job) (string, error)) (*Job, error) {
+	var out *Job
+	err := s.db.InTx(ctx, store.TxOptions{}, func(tx *sql.Tx) error {
+		j, err := s.get(ctx, tx, id, scope)
+		if err != nil {
+			return err
+		}
+		q, err := decide(j)
+		if err != nil {
+			return err
+		}
+		now := micros(s.clock.Now())
+		if _, err := tx.ExecContext(ctx, q, now, id); err != nil {
+			return fmt.Errorf("change job %s: %w", id, err)
+		}
+		out, err = s.get(ctx, tx, id, scope)
+		return err
+	})
+	if err == nil {
+		s.Notify()
+	}
+	return out, err
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanJob(sc scanner) (*Job, error) {
+	var j Job
+	var payload, state string
+	var runAt, created, updated int64
+	var finished sql.NullInt64
+	if err := sc.Scan(&j.ID, &j.Kind, &j.Key, &j.InstitutionID, &payload, &state, &j.Attempts, &runAt,
+		&j.LastError, &created, &updated, &finished); err != nil {
+		return nil, err
+	}
+	j.Payload, j.State = []byte(payload), State(state)
+	j.RunAt, j.CreatedAt, j.UpdatedAt = fromMicros(runAt), fromMicros(created), fromMicros(updated)
+	if finished.Valid {
+		t := fromMicros(finished.Int64)
+		j.FinishedAt = &t
+	}
+	return &j, nil
+}
