@@ -382,6 +382,13 @@ func (b *batch) endSavepoint(name string, keep bool) error {
 }
 
 func (b *batch) applyJob(j *job) error {
+	if j.write != nil {
+		if err := b.savepoint("item"); err != nil {
+			return err
+		}
+		j.writeErr = j.write(b.ctx, b.tx)
+		return b.endSavepoint("item", j.writeErr == nil)
+	}
 	m := b.mark()
 	sp := ""
 	if j.atomic && hasWrites(j.reqs) {

@@ -148,7 +148,14 @@ type job struct {
 	results []Result
 	err     error
 	done    chan struct{}
+	// write, for a job from Do, is the whole job: run in the batch's
+	// storage transaction, its outcome in writeErr.
+	write    func(ctx context.Context, tx *sql.Tx) error
+	writeErr error
 }
+
+// size is what the job counts against MaxBatch and the queue depth.
+func (j *job) size() int { return max(len(j.reqs), 1) }
 
 // Submit commits a batch of requests and returns one result per request, in
 // order, once the batch is durable. Each request succeeds or fails on its own
@@ -207,18 +214,43 @@ func (l *Ledger) Post(ctx context.Context, r Request) (*Transaction, error) {
 	return res[0].Transaction, nil
 }
 
+// Do runs w in the storage transaction of the next group-committed batch,
+// inside a savepoint, and returns once that batch is durable: w's own error
+// (its writes undone, the rest of the batch unaffected), or an error when
+// no answer is known, as for Submit. It is for domain writes that move no
+// money but are as frequent as those that do (a payment order's state
+// changes): they share the ledger's commits instead of paying for their
+// own. w must depend only on its inputs and tx (it runs again if the
+// storage transaction is retried) and must not read ledger rows the same
+// batch writes.
+func (l *Ledger) Do(ctx context.Context, w func(ctx context.Context, tx *sql.Tx) error) error {
+	j := &job{ctx: ctx, write: w, done: make(chan struct{})}
+	if err := l.enqueue(ctx, j); err != nil {
+		return err
+	}
+	select {
+	case <-j.done:
+		if j.err != nil {
+			return j.err
+		}
+		return j.writeErr
+	case <-ctx.Done():
+		return fmt.Errorf("ledger do: %w (the write may still commit)", ctx.Err())
+	}
+}
+
 func (l *Ledger) enqueue(ctx context.Context, j *job) error {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	if l.closed {
 		return ErrClosed
 	}
-	l.depth.Add(int64(len(j.reqs)))
+	l.depth.Add(int64(j.size()))
 	select {
 	case l.queue <- j:
 		return nil
 	case <-ctx.Done():
-		l.depth.Add(-int64(len(j.reqs)))
+		l.depth.Add(-int64(j.size()))
 		return fmt.Errorf("ledger submit: %w", ctx.Err())
 	}
 }
@@ -249,12 +281,12 @@ func (l *Ledger) writer() {
 // gather drains queued jobs after first, up to MaxBatch requests.
 func (l *Ledger) gather(first *job) []*job {
 	jobs := []*job{first}
-	n := len(first.reqs)
+	n := first.size()
 	for n < l.opts.MaxBatch {
 		select {
 		case j := <-l.queue:
 			jobs = append(jobs, j)
-			n += len(j.reqs)
+			n += j.size()
 			if n >= l.opts.MaxBatch {
 				return jobs
 			}
@@ -269,7 +301,7 @@ func (l *Ledger) commit(jobs []*job) {
 	n := 0
 	live := jobs[:0:0]
 	for _, j := range jobs {
-		n += len(j.reqs)
+		n += j.size()
 		if err := j.ctx.Err(); err != nil {
 			// The caller is gone; nothing of this job was written.
 			j.err = err

@@ -273,3 +273,58 @@ func TestAccountWrites(t *testing.T) {
 		e.verify()
 	})
 }
+
+// Do commits domain writes that move no money in the ledger's batches:
+// each is kept or undone on its own, and concurrent ones share commits.
+func TestDoWritesInTheBatch(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, e *env) {
+		d := newDomain(e)
+		insert := func(k string) func(context.Context, *sql.Tx) error {
+			return func(ctx context.Context, tx *sql.Tx) error {
+				_, err := tx.ExecContext(ctx, d.insert, k, "do")
+				return err
+			}
+		}
+		refused := errors.New("order already final")
+		tests := []struct {
+			name string
+			w    func(context.Context, *sql.Tx) error
+			want error
+		}{
+			{"kept", insert("a"), nil},
+			{"own error undoes its writes", func(ctx context.Context, tx *sql.Tx) error {
+				if err := insert("b")(ctx, tx); err != nil {
+					return err
+				}
+				return refused
+			}, refused},
+		}
+		for _, tc := range tests {
+			if err := e.l.Do(e.ctx, tc.w); !errors.Is(err, tc.want) {
+				t.Errorf("%s: Do = %v, want %v", tc.name, err, tc.want)
+			}
+		}
+		// Many at once, alongside transfers: every one lands.
+		bank, w := e.bank(), e.wallet()
+		errs := make(chan error, 100)
+		for i := range 50 {
+			go func() { errs <- e.l.Do(e.ctx, insert(fmt.Sprint("c", i))) }()
+			go func() {
+				r := transfer(e.ref("do"), bank, w, 1)
+				r.InstitutionID = "inst1"
+				_, err := e.l.Post(e.ctx, r)
+				errs <- err
+			}()
+		}
+		for range 100 {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+		rows := d.rows()
+		if _, ok := rows["b"]; ok || rows["a"] != "do" || len(rows) != 51 {
+			t.Errorf("rows = %d (a=%q, b present=%v); want a and the 50 concurrent ones, not b", len(rows), rows["a"], ok)
+		}
+	})
+}
