@@ -140,6 +140,10 @@ func (l *Ledger) DB() *store.DB { return l.db }
 // Clock returns the ledger's clock.
 func (l *Ledger) Clock() clock.Clock { return l.clock }
 
+// BusinessDate is the business date (YYYY-MM-DD) the ledger books a
+// transaction made at t on.
+func (l *Ledger) BusinessDate(t time.Time) string { return l.opts.BusinessDate(t) }
+
 type job struct {
 	ctx     context.Context
 	reqs    []Request
