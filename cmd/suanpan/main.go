@@ -61,6 +61,7 @@ type CLI struct {
 	Audit      AuditCmd      `cmd:"" help:"Check the audit log." group:"Server"`
 	Bench      BenchCmd      `cmd:"" help:"Measure performance on this machine." group:"Server"`
 	Version    VersionCmd    `cmd:"" help:"Print the version of suanpan and of the Go it was built with." group:"Server"`
+	Sim        SimCmd        `cmd:"" help:"Run simulators of the outside world (payment channels) for development and tests." group:"Server"`
 
 	Accounts     AccountsCmd     `cmd:"" help:"List, open, freeze, thaw and close accounts on a running server." group:"Client"`
 	Balance      BalanceCmd      `cmd:"" help:"Show an account's balances, now or as of a time." group:"Client"`
@@ -72,6 +73,9 @@ type CLI struct {
 	Customers    CustomersCmd    `cmd:"" help:"Create, show and list customers." group:"Client"`
 	Products     ProductsCmd     `cmd:"" help:"List and show account products." group:"Client"`
 	Ops          OpsCmd          `cmd:"" help:"Account operations: top up, pay, transfer, refund and withdraw." group:"Client"`
+	Payments     PaymentsCmd     `cmd:"" help:"Payment channels, orders and bulk order files." group:"Client"`
+	Jobs         JobsCmd         `cmd:"" help:"Watch, retry and cancel scheduled jobs." group:"Client"`
+	Webhooks     WebhooksCmd     `cmd:"" help:"Webhook subscriptions and their deliveries." group:"Client"`
 }
 
 // app is what a command runs with besides its own flags: where to write and

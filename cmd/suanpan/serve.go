@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"time"
 )
 
@@ -26,12 +27,21 @@ type ServeCmd struct {
 	// EncryptionKeys is a secret: it is never logged or printed.
 	EncryptionKeys string `name:"encryption-keys" placeholder:"ID:BASE64,…" env:"SUANPAN_ENCRYPTION_KEYS" help:"Keys that encrypt customers' identity fields at rest: comma-separated ID:BASE64 pairs of 32-byte keys, the current key first, older keys after it to read rows written before a rotation. Required with PostgreSQL; on SQLite, when empty, a key is generated once into <store>.keys (mode 0600). Never logged; prefer the environment variable to the flag."`
 	TrustProxy     bool   `name:"trust-proxy" env:"SUANPAN_TRUST_PROXY" help:"Take the client's address (for the audit log) from X-Forwarded-For. Only behind a proxy that sets it."`
+	PublicURL      string `name:"public-url" placeholder:"URL" env:"SUANPAN_PUBLIC_URL" help:"Base URL payment channels reach this server at, for their callbacks (…/v1/payments/callbacks/{channel}). Default: the address it listens on."`
+	NatsURL        string `name:"nats-url" placeholder:"URL" env:"SUANPAN_NATS_URL" help:"Also publish every outbox event to NATS JetStream at this server (e.g. nats://127.0.0.1:4222), de-duplicated by event ID."`
+	NatsStream     string `name:"nats-stream" default:"SUANPAN" env:"SUANPAN_NATS_STREAM" help:"JetStream stream of the events, created when missing."`
+	NatsPrefix     string `name:"nats-prefix" default:"suanpan" env:"SUANPAN_NATS_PREFIX" help:"Subject prefix: an event of type payment_order.succeeded goes to <prefix>.payment_order.succeeded."`
 }
 
 // Validate checks the flags before anything is opened.
 func (c *ServeCmd) Validate() error {
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return errors.New("--tls-cert and --tls-key go together: give both to serve HTTPS, or neither")
+	}
+	if c.PublicURL != "" {
+		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return errors.New("--public-url must be an absolute http(s) URL, e.g. https://suanpan.example.com")
+		}
 	}
 	return checkServerFlags(c.RequestTimeout, c.ShutdownTimeout, c.HoldSweepInterval, c.MaxBodyBytes)
 }
@@ -48,7 +58,8 @@ func (c *ServeCmd) Run(ctx context.Context, a *app) (err error) {
 	srv, err := newAPIServer(ctx, db, serverConfig{RootInstitution: c.RootInstitution, RootName: c.RootName,
 		RequestTimeout: c.RequestTimeout, MaxBodyBytes: c.MaxBodyBytes, HoldSweepInterval: c.HoldSweepInterval,
 		ShutdownTimeout: c.ShutdownTimeout, TrustProxy: c.TrustProxy, TLSCert: c.TLSCert, TLSKey: c.TLSKey,
-		EncryptionKeys: c.EncryptionKeys}, a.log)
+		EncryptionKeys: c.EncryptionKeys, PublicURL: c.PublicURL, NatsURL: c.NatsURL, NatsStream: c.NatsStream,
+		NatsPrefix: c.NatsPrefix}, a.log)
 	if err != nil {
 		return err
 	}

@@ -9,8 +9,11 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
@@ -19,7 +22,10 @@ import (
 	"github.com/suanpan/suanpan/internal/auth"
 	"github.com/suanpan/suanpan/internal/clock"
 	"github.com/suanpan/suanpan/internal/httpapi"
+	"github.com/suanpan/suanpan/internal/jobs"
 	"github.com/suanpan/suanpan/internal/ledger"
+	"github.com/suanpan/suanpan/internal/outbox"
+	"github.com/suanpan/suanpan/internal/payments"
 	"github.com/suanpan/suanpan/internal/store"
 )
 
@@ -39,6 +45,12 @@ type serverConfig struct {
 	// EncryptionKeys encrypt customers' identity fields ("ID:BASE64,…",
 	// the current key first); empty: see keyring. A secret: never logged.
 	EncryptionKeys string
+	// PublicURL is the base URL the server is reached at, for payment
+	// channels' callbacks; empty: the address it listens on.
+	PublicURL string
+	// NatsURL, when set, publishes outbox events to NATS JetStream, to
+	// subjects "<NatsPrefix>.<event type>" of stream NatsStream.
+	NatsURL, NatsStream, NatsPrefix string
 }
 
 func defaultServerConfig() serverConfig {
@@ -73,6 +85,18 @@ type apiServer struct {
 	// envelopes returns expired red envelopes' remainders until close.
 	envelopes *accounts.EnvelopeSweeper
 	tls       *tls.Config // nil: plain HTTP
+	// jobs runs the durable jobs (order starts and status queries, bulk
+	// order files, webhook deliveries) and relay moves outbox events to
+	// webhooks and NATS, both until close.
+	jobs     *jobs.Scheduler
+	relay    *outbox.Relay
+	payments *payments.Service
+	webhooks *outbox.Webhooks
+	products *accounts.ProductService
+	ops      *accounts.Operations
+	nats     *nats.Conn // nil without --nats-url
+	stopBg   context.CancelFunc
+	bg       sync.WaitGroup
 }
 
 // newAPIServer loads the TLS certificate (if any) and the encryption keys,
@@ -101,7 +125,11 @@ func newAPIServer(ctx context.Context, db *store.DB, cfg serverConfig, log *slog
 	s.ledger = ledger.New(db, ledger.Options{OnBatch: httpapi.LedgerMetrics(reg)})
 	s.ledger.StartSweeper(ctx, cfg.HoldSweepInterval, func(err error) { log.Error("expire holds", "err", err) })
 	s.auth = auth.NewService(db, clock.Real{})
+	if err := s.startPayments(ctx, cfg, log, reg); err != nil {
+		return nil, errors.Join(err, s.ledger.Close())
+	}
 	s.api = httpapi.New(httpapi.Deps{DB: db, Ledger: s.ledger, Auth: s.auth, Customers: accounts.NewCustomers(db, clock.Real{}, keys),
+		Products: s.products, Operations: s.ops, Payments: s.payments, Jobs: s.jobs, Webhooks: s.webhooks,
 		Clock: clock.Real{}, Log: log, Registry: reg},
 		httpapi.Config{MaxBodyBytes: cfg.MaxBodyBytes, RequestTimeout: cfg.RequestTimeout, Version: version(),
 			TrustProxy: cfg.TrustProxy})
@@ -121,11 +149,64 @@ func (s *apiServer) bootstrap(ctx context.Context, adminKey string) (token strin
 // batchPollInterval is how often the batch worker looks for queued batches.
 const batchPollInterval = time.Second
 
+// startPayments builds the payments service, the job scheduler and the
+// outbox relay (with NATS when configured) and starts the latter two.
+func (s *apiServer) startPayments(ctx context.Context, cfg serverConfig, log *slog.Logger, reg *prometheus.Registry) error {
+	clk := clock.Real{}
+	s.products = accounts.NewProductService(s.db, clk)
+	s.ops = accounts.NewOperations(s.ledger, s.products, accounts.OperationsConfig{})
+	s.jobs = jobs.New(s.db, clk, jobs.Options{Log: log})
+	s.webhooks = outbox.NewWebhooks(s.db, clk, outbox.WebhookOptions{})
+	s.webhooks.Register(s.jobs)
+	var streamer *outbox.Streamer
+	if cfg.NatsURL != "" {
+		nc, err := nats.Connect(cfg.NatsURL, nats.Name("suanpan"), nats.MaxReconnects(-1), nats.RetryOnFailedConnect(true))
+		if err != nil {
+			return fmt.Errorf("connect to NATS: %w", err)
+		}
+		s.nats = nc
+		if streamer, err = outbox.NewStreamer(s.db, clk, nc, outbox.StreamOptions{Stream: cfg.NatsStream, Prefix: cfg.NatsPrefix}); err != nil {
+			nc.Close()
+			return err
+		}
+	}
+	s.relay = outbox.NewRelay(s.db, clk, outbox.RelayOptions{Streamer: streamer, Delivered: s.jobs.Notify, Log: log})
+	callbacks := ""
+	if cfg.PublicURL != "" {
+		callbacks = strings.TrimRight(cfg.PublicURL, "/") + callbackPath
+	}
+	s.payments = payments.New(payments.Config{DB: s.db, Ledger: s.ledger, Operations: s.ops, Jobs: s.jobs, Clock: clk,
+		CallbackURL: callbacks, Log: log})
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "suanpan_outbox_lag_seconds",
+		Help: "Age of the oldest event not yet handed to the webhook fan-out."}, func() float64 {
+		lag, err := s.relay.Lag(context.Background())
+		if err != nil {
+			return -1
+		}
+		return lag.Seconds()
+	}))
+	bg, stop := context.WithCancel(ctx)
+	s.stopBg = stop
+	s.bg.Go(func() { _ = s.jobs.Run(bg) })
+	s.bg.Go(func() { _ = s.relay.Run(bg) })
+	return nil
+}
+
+// callbackPath is where payment channels post their callbacks, below the
+// public URL; the channel's ID follows.
+const callbackPath = "/v1/payments/callbacks"
+
 // close stops the batch worker (a batch in progress is resumed by the next
-// start), then the ledger engine after committing what it has queued.
+// start), the job scheduler (after the jobs it runs) and the outbox relay,
+// then the ledger engine after committing what it has queued.
 func (s *apiServer) close() error {
 	s.worker.Close()
 	s.envelopes.Close()
+	s.stopBg()
+	s.bg.Wait()
+	if s.nats != nil {
+		s.nats.Close()
+	}
 	return s.ledger.Close()
 }
 
@@ -165,6 +246,9 @@ func (s *apiServer) serve(ctx context.Context, ln net.Listener, listening func(n
 		}
 	}()
 	s.log.Info("listening", "url", baseURL(s.scheme(), ln.Addr()), "store", s.db.Name, "dialect", s.db.Dialect)
+	if s.cfg.PublicURL == "" {
+		s.payments.SetCallbackURL(baseURL(s.scheme(), ln.Addr()) + callbackPath)
+	}
 	logged := make(chan struct{})
 	go func() { defer close(logged); s.logAuditHead(ctx) }()
 	defer func() { <-logged }()

@@ -48,6 +48,22 @@ const (
 	// AdjustmentsApprove approves or rejects balance adjustments proposed
 	// by another key. Only admin keys hold it; no key may decide its own.
 	AdjustmentsApprove Permission = "adjustments:approve"
+	// PaymentsRead reads payment channels (never their secrets), orders,
+	// their transitions and bulk order files.
+	PaymentsRead Permission = "payments:read"
+	// PaymentsOrder creates pay-in, pay-out and refund orders and uploads
+	// bulk order files.
+	PaymentsOrder Permission = "payments:order"
+	// PaymentsConfigure creates and changes payment channels, their
+	// endpoints, secrets, limits and fees.
+	PaymentsConfigure Permission = "payments:configure"
+	// PaymentsSettle applies a definite answer to an order by hand, as an
+	// operator establishes it from the channel's statement.
+	PaymentsSettle Permission = "payments:settle"
+	JobsRead       Permission = "jobs:read"      // read scheduled jobs and their last errors
+	JobsManage     Permission = "jobs:manage"    // retry and cancel jobs
+	WebhooksRead   Permission = "webhooks:read"  // read webhook subscriptions and their deliveries
+	WebhooksWrite  Permission = "webhooks:write" // create, change, delete webhooks, rotate secrets, redeliver
 )
 
 // Role is a named set of permissions.
@@ -70,12 +86,13 @@ const (
 var roles = map[Role][]Permission{
 	RoleAdmin: {LedgerRead, LedgerPost, AccountsWrite, AccountsFreeze, AssetsWrite, InstitutionsWrite,
 		InstitutionsRead, KeysWrite, AuditRead, LedgerVerify, CustomersRead, CustomersWrite, CustomersPII, ProductsRead, ProductsWrite, AccountsJudicial, AccountsInternal,
-		AdjustmentsPropose, AdjustmentsApprove},
+		AdjustmentsPropose, AdjustmentsApprove, PaymentsRead, PaymentsOrder, PaymentsConfigure, PaymentsSettle,
+		JobsRead, JobsManage, WebhooksRead, WebhooksWrite},
 	RoleOperator: {LedgerRead, LedgerPost, AccountsWrite, AccountsFreeze, InstitutionsRead, CustomersRead, CustomersWrite, ProductsRead, ProductsWrite,
-		AdjustmentsPropose},
-	RolePoster:  {LedgerRead, LedgerPost, ProductsRead},
-	RoleViewer:  {LedgerRead, InstitutionsRead, CustomersRead, ProductsRead},
-	RoleAuditor: {LedgerRead, InstitutionsRead, AuditRead, LedgerVerify, CustomersRead, ProductsRead},
+		AdjustmentsPropose, PaymentsRead, PaymentsOrder, PaymentsSettle, JobsRead, WebhooksRead},
+	RolePoster:  {LedgerRead, LedgerPost, ProductsRead, PaymentsRead, PaymentsOrder},
+	RoleViewer:  {LedgerRead, InstitutionsRead, CustomersRead, ProductsRead, PaymentsRead, JobsRead, WebhooksRead},
+	RoleAuditor: {LedgerRead, InstitutionsRead, AuditRead, LedgerVerify, CustomersRead, ProductsRead, PaymentsRead, JobsRead, WebhooksRead},
 }
 
 // Roles lists the built-in roles.

@@ -415,7 +415,8 @@ func TestRoles(t *testing.T) {
 	all := []auth.Permission{auth.LedgerRead, auth.LedgerPost, auth.AccountsWrite, auth.AccountsFreeze, auth.AssetsWrite,
 		auth.InstitutionsWrite, auth.InstitutionsRead, auth.KeysWrite, auth.AuditRead, auth.LedgerVerify,
 		auth.CustomersRead, auth.CustomersWrite, auth.CustomersPII, auth.ProductsRead, auth.ProductsWrite, auth.AccountsJudicial, auth.AccountsInternal,
-		auth.AdjustmentsPropose, auth.AdjustmentsApprove}
+		auth.AdjustmentsPropose, auth.AdjustmentsApprove, auth.PaymentsRead, auth.PaymentsOrder, auth.PaymentsConfigure,
+		auth.PaymentsSettle, auth.JobsRead, auth.JobsManage, auth.WebhooksRead, auth.WebhooksWrite}
 	want := []auth.Role{auth.RoleAdmin, auth.RoleAuditor, auth.RoleOperator, auth.RolePoster, auth.RoleViewer}
 	if diff := cmp.Diff(want, auth.Roles()); diff != "" {
 		t.Errorf("roles (-want +got):\n%s", diff)
@@ -423,10 +424,13 @@ func TestRoles(t *testing.T) {
 	grants := map[auth.Role][]auth.Permission{
 		auth.RoleAdmin: all,
 		auth.RoleOperator: {auth.LedgerRead, auth.LedgerPost, auth.AccountsWrite, auth.AccountsFreeze, auth.InstitutionsRead,
-			auth.CustomersRead, auth.CustomersWrite, auth.ProductsRead, auth.ProductsWrite, auth.AdjustmentsPropose},
-		auth.RolePoster:  {auth.LedgerRead, auth.LedgerPost, auth.ProductsRead},
-		auth.RoleViewer:  {auth.LedgerRead, auth.InstitutionsRead, auth.CustomersRead, auth.ProductsRead},
-		auth.RoleAuditor: {auth.LedgerRead, auth.InstitutionsRead, auth.AuditRead, auth.LedgerVerify, auth.CustomersRead, auth.ProductsRead},
+			auth.CustomersRead, auth.CustomersWrite, auth.ProductsRead, auth.ProductsWrite, auth.AdjustmentsPropose,
+			auth.PaymentsRead, auth.PaymentsOrder, auth.PaymentsSettle, auth.JobsRead, auth.WebhooksRead},
+		auth.RolePoster: {auth.LedgerRead, auth.LedgerPost, auth.ProductsRead, auth.PaymentsRead, auth.PaymentsOrder},
+		auth.RoleViewer: {auth.LedgerRead, auth.InstitutionsRead, auth.CustomersRead, auth.ProductsRead, auth.PaymentsRead,
+			auth.JobsRead, auth.WebhooksRead},
+		auth.RoleAuditor: {auth.LedgerRead, auth.InstitutionsRead, auth.AuditRead, auth.LedgerVerify, auth.CustomersRead, auth.ProductsRead,
+			auth.PaymentsRead, auth.JobsRead, auth.WebhooksRead},
 	}
 	for _, r := range auth.Roles() {
 		if !r.Valid() {

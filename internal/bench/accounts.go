@@ -169,9 +169,12 @@ func runAccounts(ctx context.Context, cfg AccountsConfig, progress func(string))
 	return rep, nil
 }
 
+// PayInChannel is the channel the bench wallets take top-ups (pay-ins) on.
+const PayInChannel = "qr_wallet"
+
 // SetupPayAccounts sets up institution inst for payments: the asset CNY, a
-// wallet product (payments on channel app, limits far above what a run
-// spends but checked on every payment), a merchant product with a 0.6%
+// wallet product (payments on channel app and top-ups on PayInChannel,
+// limits far above what a run spends but checked on every payment), a merchant product with a 0.6%
 // payment fee borne by the merchant, clearing and fee-income accounts, n
 // funded customer wallets and m merchant accounts. It returns the
 // operations service on l and the accounts' IDs.
@@ -197,8 +200,8 @@ func SetupPayAccounts(ctx context.Context, l *ledger.Ledger, inst string, n, m i
 
 	const big = 1 << 50
 	wallet := accounts.Product{ID: "bench-wallet", InstitutionID: inst, Name: "Bench wallet", Class: accounts.ClassWallet,
-		Asset: "CNY", ChartCode: "2001", NormalSide: ledger.Credit, Channels: []string{"app"},
-		Operations: []string{accounts.OpPayment},
+		Asset: "CNY", ChartCode: "2001", NormalSide: ledger.Credit, Channels: []string{"app", PayInChannel},
+		Operations: []string{accounts.OpPayment, accounts.OpTopup},
 		Limits: []accounts.Limit{{Operation: accounts.OpPayment, PerTxn: 1_000_000_00, DailyAmount: big, DailyCount: big,
 			MonthlyAmount: big, MonthlyCount: big}},
 		CreatedBy: "bench"}

@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/suanpan/suanpan/internal/auth"
 	"github.com/suanpan/suanpan/internal/httpapi"
+	"github.com/suanpan/suanpan/internal/payments"
 )
 
 // crossOutcome is what a key of an unrelated institution ("other") gets when
@@ -45,7 +46,21 @@ type authzCase struct {
 	why       string
 	// parentQuery is added to the path for the parent's key.
 	parentQuery string
+	// public marks a route without an API key (its route table permission
+	// is ""): something else authenticates it.
+	public *publicRoute
 }
+
+// publicRoute is how a public route refuses a request that lacks what
+// authenticates it, whatever API key it carries.
+type publicRoute struct {
+	status int
+	code   string
+}
+
+// callbackRoute is the channels' callback route, which the channel's
+// signature over the body authenticates.
+var callbackRoute = &publicRoute{status: http.StatusUnauthorized, code: "bad_signature"}
 
 // batchCSV is a batch file with one top-up of account.
 func batchCSV(account string) string {
@@ -55,6 +70,7 @@ func batchCSV(account string) string {
 const (
 	everyRole        = "every role has ledger:read"
 	everyProductRole = "every role has products:read"
+	everyPaymentRole = "every role has payments:read"
 )
 
 // productConfig is a valid product body for the matrix.
@@ -191,6 +207,42 @@ var authzMatrix = map[string]authzCase{
 	"POST /v1/adjustments/{id}/reject":  {path: "/v1/adjustments/{adjustment}/reject", body: map[string]any{}, wrongRole: auth.RoleOperator, cross: crossNotFound},
 	"POST /v1/adjustments/{id}/cancel":  {path: "/v1/adjustments/{adjustment}/cancel", body: map[string]any{}, wrongRole: auth.RoleViewer, cross: crossNotFound},
 	"GET /v1/vouchers":                  {path: "/v1/vouchers?date=2026-11-02", cross: crossExcludes, why: everyRole},
+	"POST /v1/payments/channels": {path: "/v1/payments/channels", body: map[string]any{"institution_id": "branch-a", "code": "x_channel",
+		"kind": "bank_transfer", "endpoint": "http://127.0.0.1:1/bank", "merchant_id": "m", "secret": "s", "asset": "CNY"},
+		wrongRole: auth.RoleOperator, cross: crossForbidden},
+	"GET /v1/payments/channels":      {path: "/v1/payments/channels", cross: crossExcludes, why: everyPaymentRole},
+	"GET /v1/payments/channels/{id}": {path: "/v1/payments/channels/{pchannel}", cross: crossNotFound, why: everyPaymentRole},
+	"PUT /v1/payments/channels/{id}": {path: "/v1/payments/channels/{pchannel}", body: map[string]any{"endpoint": "http://127.0.0.1:1/bank",
+		"merchant_id": "m"}, wrongRole: auth.RoleOperator, cross: crossNotFound},
+	"POST /v1/payments/orders": {path: "/v1/payments/orders", body: map[string]any{"reference": "x27", "channel_id": "{pchannel}",
+		"direction": "pay_in", "account": "{pwallet}", "amount": 1}, wrongRole: auth.RoleViewer, cross: crossNotFound},
+	"GET /v1/payments/orders":                  {path: "/v1/payments/orders", cross: crossExcludes, why: everyPaymentRole},
+	"GET /v1/payments/orders/{id}":             {path: "/v1/payments/orders/{porder}", cross: crossNotFound, why: everyPaymentRole},
+	"GET /v1/payments/orders/{id}/transitions": {path: "/v1/payments/orders/{porder}/transitions", cross: crossNotFound, why: everyPaymentRole},
+	"POST /v1/payments/orders/{id}/settle": {path: "/v1/payments/orders/{porder}/settle", body: map[string]any{"status": "failed", "reason": "x"},
+		wrongRole: auth.RolePoster, cross: crossNotFound},
+	"POST /v1/payments/batches": {path: "/v1/payments/batches?reference=x28&channel_id={pchannel}&direction=pay_out",
+		body: payments.BatchHeader + "\nl1,{pwallet},1.00,6222,X,,\n", wrongRole: auth.RoleAuditor, cross: crossNotFound},
+	"GET /v1/payments/batches/{id}":         {path: "/v1/payments/batches/{pbatch}", cross: crossNotFound, why: everyPaymentRole},
+	"GET /v1/payments/batches/{id}/results": {path: "/v1/payments/batches/{pbatch}/results", cross: crossNotFound, why: everyPaymentRole},
+	"POST /v1/payments/callbacks/{channel_id}": {path: "/v1/payments/callbacks/{pchannel}", body: map[string]any{"order_id": "{porder}",
+		"type": "collection", "status": "REJECTED"}, public: callbackRoute},
+	"GET /v1/jobs":              {path: "/v1/jobs", wrongRole: auth.RolePoster, cross: crossExcludes},
+	"GET /v1/jobs/{id}":         {path: "/v1/jobs/{job}", wrongRole: auth.RolePoster, cross: crossNotFound},
+	"POST /v1/jobs/{id}/retry":  {path: "/v1/jobs/{job}/retry", wrongRole: auth.RoleOperator, cross: crossNotFound},
+	"POST /v1/jobs/{id}/cancel": {path: "/v1/jobs/{job}/cancel", wrongRole: auth.RoleViewer, cross: crossNotFound},
+	"POST /v1/webhooks":         {path: "/v1/webhooks", body: map[string]any{"institution_id": "branch-a", "url": "http://127.0.0.1:1/x"}, wrongRole: auth.RoleOperator, cross: crossForbidden},
+	"GET /v1/webhooks":          {path: "/v1/webhooks", wrongRole: auth.RolePoster, cross: crossExcludes},
+	"GET /v1/webhooks/{id}":     {path: "/v1/webhooks/{webhook}", wrongRole: auth.RolePoster, cross: crossNotFound},
+	"PATCH /v1/webhooks/{id}":   {path: "/v1/webhooks/{webhook}", body: map[string]any{"active": false}, wrongRole: auth.RoleOperator, cross: crossNotFound},
+	"DELETE /v1/webhooks/{id}":  {path: "/v1/webhooks/{webhook}", wrongRole: auth.RoleViewer, cross: crossNotFound},
+	"POST /v1/webhooks/{id}/rotate-secret": {path: "/v1/webhooks/{webhook}/rotate-secret", body: map[string]any{}, wrongRole: auth.RoleAuditor,
+		cross: crossNotFound},
+	"GET /v1/webhooks/deliveries":               {path: "/v1/webhooks/deliveries", wrongRole: auth.RolePoster, cross: crossExcludes},
+	"GET /v1/webhooks/deliveries/{id}":          {path: "/v1/webhooks/deliveries/{delivery}", wrongRole: auth.RolePoster, cross: crossNotFound},
+	"GET /v1/webhooks/deliveries/{id}/attempts": {path: "/v1/webhooks/deliveries/{delivery}/attempts", wrongRole: auth.RolePoster, cross: crossNotFound},
+	"POST /v1/webhooks/deliveries/{id}/redeliver": {path: "/v1/webhooks/deliveries/{delivery}/redeliver", wrongRole: auth.RoleOperator,
+		cross: crossNotFound},
 }
 
 // TestAuthorizationMatrix calls every route without a key, with a key whose
@@ -269,12 +321,44 @@ func TestAuthorizationMatrix(t *testing.T) {
 		var envelope httpapi.EnvelopeView
 		a.must(http.StatusCreated, keys[auth.RoleAdmin], "POST", "/v1/envelopes", map[string]any{"reference": "ba-env", "account": opened.Account.ID,
 			"channel": "app", "total": 100, "count": 10, "split": "random", "expires_in_seconds": 3600}, &envelope)
+		// Payments, jobs and webhooks: a channel, an order (with its jobs),
+		// a processed bulk file, and a webhook with a delivery.
+		pay := a.payBooks(keys[auth.RoleAdmin], "bp")
+		porder := a.order(keys[auth.RoleAdmin], map[string]any{"reference": "ba-order", "channel_id": pay.channel, "direction": "pay_in",
+			"account": pay.wallet, "amount": 100})
+		var pbatch struct {
+			ID string `json:"id"`
+		}
+		if resp, raw := a.raw(keys[auth.RoleAdmin], "POST", "/v1/payments/batches?reference=ba-pbatch&channel_id="+pay.channel+"&direction=pay_out",
+			[]byte(payments.BatchHeader+"\nba-pay-line,"+pay.wallet+",1.00,6222,X,,\n"), "Content-Type", "text/csv"); resp.StatusCode != http.StatusAccepted ||
+			json.Unmarshal(raw, &pbatch) != nil {
+			t.Fatalf("upload payment batch: %d %s", resp.StatusCode, raw)
+		}
+		var webhook httpapi.NewWebhookView
+		a.must(http.StatusCreated, keys[auth.RoleAdmin], "POST", "/v1/webhooks", map[string]any{"url": "http://127.0.0.1:1/ba-hook"}, &webhook)
+		if _, err := a.relay.FanOut(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		a.run() // the bulk file's line becomes an order; the delivery fails
+		var job, delivery struct {
+			Items []struct {
+				ID string `json:"id"`
+			} `json:"items"`
+		}
+		a.must(http.StatusOK, keys[auth.RoleAdmin], "GET", "/v1/jobs?state=pending", nil, &job)
+		a.must(http.StatusOK, keys[auth.RoleAdmin], "GET", "/v1/webhooks/deliveries", nil, &delivery)
+		if len(job.Items) == 0 || len(delivery.Items) == 0 {
+			t.Fatalf("%d pending jobs, %d deliveries", len(job.Items), len(delivery.Items))
+		}
+
 		key := keyID(keys[auth.RoleViewer])
-		fill := strings.NewReplacer("{envelope}", envelope.ID, "{statement}", statement.ID, "{batch}", batch.ID, "{bank}", bank, "{account}", account, "{frozen}", frozen, "{empty}", empty,
+		fill := strings.NewReplacer("{pchannel}", pay.channel, "{pwallet}", pay.wallet, "{porder}", porder.ID, "{pbatch}", pbatch.ID,
+			"{job}", job.Items[0].ID, "{webhook}", webhook.Webhook.ID, "{delivery}", delivery.Items[0].ID, "{envelope}", envelope.ID, "{statement}", statement.ID, "{batch}", batch.ID, "{bank}", bank, "{account}", account, "{frozen}", frozen, "{empty}", empty,
 			"{tx}", tx.ID, "{hold}", hold.ID, "{key}", key, "{customer}", customer.ID, "{opened}", opened.Account.ID,
 			"{opened2}", opened2.Account.ID, "{freeze}", freeze.Freeze.ID, "{adjustment}", adjustment.ID)
 		// Strings found only in branch-a's data.
-		markers := []string{"branch-a", envelope.ID, escrow, statement.ID, batch.ID, "ba2001", "ba1002", "ba-t1", bank, account, tx.ID, hold.ID, key, customer.ID,
+		markers := []string{"branch-a", pay.channel, pay.wallet, porder.ID, pbatch.ID, "ba-pay-line", job.Items[0].ID, webhook.Webhook.ID,
+			delivery.Items[0].ID, envelope.ID, escrow, statement.ID, batch.ID, "ba2001", "ba1002", "ba-t1", bank, account, tx.ID, hold.ID, key, customer.ID,
 			frozen, opened.Account.ID, opened2.Account.ID, freeze.Freeze.ID, adjustment.ID}
 		holds := func(body []byte) string {
 			for _, m := range markers {
@@ -304,6 +388,18 @@ func TestAuthorizationMatrix(t *testing.T) {
 			path := fill.Replace(c.path)
 			perm := perms[name]
 			t.Run(name, func(t *testing.T) {
+				if c.public != nil {
+					if perm != "" {
+						t.Fatalf("%s is marked public but needs %s", name, perm)
+					}
+					// No key is asked for, and none helps: without what
+					// authenticates the route, every caller is refused.
+					for _, key := range []string{"", keys[auth.RoleAdmin], other} {
+						resp, _ := a.with(t).raw(key, method, path, body(c))
+						checkProblem(t, resp, c.public.status, c.public.code)
+					}
+					return
+				}
 				if perm == "" {
 					t.Fatalf("%s is public", name)
 				}

@@ -4,11 +4,15 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/suanpan/suanpan/internal/accounts"
 	"github.com/suanpan/suanpan/internal/auth"
+	"github.com/suanpan/suanpan/internal/jobs"
 	"github.com/suanpan/suanpan/internal/ledger"
+	"github.com/suanpan/suanpan/internal/outbox"
+	"github.com/suanpan/suanpan/internal/payments"
 )
 
 // Problem is an RFC 9457 problem document with Suanpan's stable error code.
@@ -156,6 +160,34 @@ var accountsStatus = map[accounts.Code]int{
 	accounts.CodeEnvelopeNotFound:    http.StatusNotFound,
 }
 
+var paymentsStatus = map[payments.Code]int{
+	payments.CodeInvalidRequest:        http.StatusUnprocessableEntity,
+	payments.CodeChannelNotFound:       http.StatusNotFound,
+	payments.CodeChannelExists:         http.StatusConflict,
+	payments.CodeChannelDisabled:       http.StatusUnprocessableEntity,
+	payments.CodeDirectionNotSupported: http.StatusUnprocessableEntity,
+	payments.CodeChannelLimitExceeded:  http.StatusUnprocessableEntity,
+	payments.CodeOrderNotFound:         http.StatusNotFound,
+	payments.CodeReferenceConflict:     http.StatusConflict,
+	payments.CodeBadSignature:          http.StatusUnauthorized,
+	payments.CodeInvalidOrderChange:    http.StatusConflict,
+	payments.CodeBatchNotFound:         http.StatusNotFound,
+	payments.CodeBatchTooLarge:         http.StatusRequestEntityTooLarge,
+}
+
+var jobsStatus = map[jobs.Code]int{
+	jobs.CodeInvalidRequest:   http.StatusUnprocessableEntity,
+	jobs.CodeJobNotFound:      http.StatusNotFound,
+	jobs.CodeInvalidJobChange: http.StatusConflict,
+}
+
+var outboxStatus = map[outbox.Code]int{
+	outbox.CodeInvalidRequest:   http.StatusUnprocessableEntity,
+	outbox.CodeWebhookNotFound:  http.StatusNotFound,
+	outbox.CodeDeliveryNotFound: http.StatusNotFound,
+	outbox.CodeTooManyWebhooks:  http.StatusUnprocessableEntity,
+}
+
 // toProblem turns any error a handler meets into the problem the client
 // sees. Errors without a code are internal: the client gets a generic
 // message and the request ID, the log gets the detail.
@@ -204,6 +236,18 @@ func (s *Server) toProblem(ctx context.Context, err error) error {
 		return &Problem{Type: problemType(string(ce.Code)), Title: http.StatusText(status), Status: status,
 			Code: string(ce.Code), Detail: ce.Message, Field: field, RequestID: requestID(ctx)}
 	}
+	var pe *payments.Error
+	if errors.As(err, &pe) {
+		return coded(ctx, paymentsStatus[pe.Code], string(pe.Code), pe.Message, serviceField(pe.Field))
+	}
+	var je *jobs.Error
+	if errors.As(err, &je) {
+		return coded(ctx, jobsStatus[je.Code], string(je.Code), je.Message, serviceField(je.Field))
+	}
+	var oe *outbox.Error
+	if errors.As(err, &oe) {
+		return coded(ctx, outboxStatus[oe.Code], string(oe.Code), oe.Message, serviceField(oe.Field))
+	}
 	if errors.Is(err, ledger.ErrClosed) {
 		return &Problem{Type: problemType("unavailable"), Title: http.StatusText(http.StatusServiceUnavailable), Status: http.StatusServiceUnavailable, Code: "unavailable",
 			Detail: "the server is shutting down; retry with the same Idempotency-Key or reference", RequestID: requestID(ctx)}
@@ -228,6 +272,34 @@ func bodyField(f string) string {
 		return "path.id"
 	}
 	return "body." + f
+}
+
+// serviceField turns the field of a payments, jobs or outbox error into
+// the API's location syntax: the resource a request acts on comes from the
+// path, cursors and page sizes from the query, the rest from the body. A
+// handler that takes a field from elsewhere names its location itself
+// ("query.channel_id", or "body" for a whole file).
+func serviceField(f string) string {
+	switch {
+	case f == "":
+		return ""
+	case f == "id":
+		return "path.id"
+	case f == "after" || f == "limit":
+		return "query." + f
+	case f == "body" || strings.HasPrefix(f, "query.") || strings.HasPrefix(f, "path."):
+		return f
+	}
+	return "body." + f
+}
+
+// coded is the problem of a domain error with a stable code; a code
+// without a status is a refusal of the request (422).
+func coded(ctx context.Context, status int, code, detail, field string) *Problem {
+	if status == 0 {
+		status = http.StatusUnprocessableEntity
+	}
+	return fail(ctx, status, code, field, detail)
 }
 
 // fail returns a problem with the given status and code.

@@ -20,7 +20,11 @@ import (
 	"github.com/suanpan/suanpan/internal/auth"
 	"github.com/suanpan/suanpan/internal/clock"
 	"github.com/suanpan/suanpan/internal/httpapi"
+	"github.com/suanpan/suanpan/internal/jobs"
 	"github.com/suanpan/suanpan/internal/ledger"
+	"github.com/suanpan/suanpan/internal/outbox"
+	"github.com/suanpan/suanpan/internal/payments"
+	"github.com/suanpan/suanpan/internal/payments/sim"
 	"github.com/suanpan/suanpan/internal/store"
 	"github.com/suanpan/suanpan/internal/store/storetest"
 )
@@ -39,6 +43,14 @@ type api struct {
 	customers *accounts.Customers
 	ts        *httptest.Server
 	admin     string
+
+	// The payments, jobs and webhook services (services builds them).
+	jobs     *jobs.Scheduler
+	payments *payments.Service
+	sim      *sim.Server
+	simURL   string
+	webhooks *outbox.Webhooks
+	relay    *outbox.Relay
 }
 
 func eachAPI(t *testing.T, fn func(t *testing.T, a *api)) {
@@ -74,9 +86,14 @@ func newAPIOptions(t testing.TB, db *store.DB, cfg httpapi.Config, opts ledger.O
 	a.admin = token
 	a.keys = testKeyring(t)
 	a.customers = accounts.NewCustomers(db, a.clock, a.keys)
-	a.srv = httpapi.New(httpapi.Deps{DB: db, Ledger: a.ledger, Auth: a.auth, Customers: a.customers, Clock: a.clock, Registry: reg}, cfg)
-	a.ts = httptest.NewServer(a.srv.Handler())
+	// Channels call the API back, so its address is known before it serves.
+	a.ts = httptest.NewUnstartedServer(nil)
 	t.Cleanup(a.ts.Close)
+	d := httpapi.Deps{DB: db, Ledger: a.ledger, Auth: a.auth, Customers: a.customers, Clock: a.clock, Registry: reg}
+	a.services(&d, "http://"+a.ts.Listener.Addr().String())
+	a.srv = httpapi.New(d, cfg)
+	a.ts.Config.Handler = a.srv.Handler()
+	a.ts.Start()
 	return a
 }
 

@@ -30,7 +30,10 @@ import (
 	"github.com/suanpan/suanpan/internal/accounts"
 	"github.com/suanpan/suanpan/internal/auth"
 	"github.com/suanpan/suanpan/internal/clock"
+	"github.com/suanpan/suanpan/internal/jobs"
 	"github.com/suanpan/suanpan/internal/ledger"
+	"github.com/suanpan/suanpan/internal/outbox"
+	"github.com/suanpan/suanpan/internal/payments"
 	"github.com/suanpan/suanpan/internal/store"
 )
 
@@ -66,7 +69,16 @@ type Deps struct {
 	Approvals *accounts.Approvals
 	// Batches serves /v1/batches; it is built on Operations when nil.
 	// The server only stores batches: a BatchWorker processes them.
-	Batches  *accounts.Batches
+	Batches *accounts.Batches
+	// Payments serves /v1/payments; without it those routes answer 503
+	// unavailable.
+	Payments *payments.Service
+	// Jobs serves /v1/jobs; without it those routes answer 503
+	// unavailable.
+	Jobs *jobs.Scheduler
+	// Webhooks serves /v1/webhooks; without it those routes answer 503
+	// unavailable.
+	Webhooks *outbox.Webhooks
 	Clock    clock.Clock
 	Log      *slog.Logger
 	Registry *prometheus.Registry
@@ -163,6 +175,9 @@ func New(d Deps, cfg Config) *Server {
 	s.registerApprovals()
 	s.registerBatches()
 	s.registerEnvelopes()
+	s.registerPayments()
+	s.registerJobs()
+	s.registerWebhooks()
 
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")

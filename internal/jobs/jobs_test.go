@@ -250,7 +250,7 @@ func TestListGetRetryCancel(t *testing.T) {
 			{"kind", Filter{Kind: "none"}, nil},
 		}
 		for _, tc := range tests {
-			got, err := s.List(ctx, tc.f)
+			got, _, err := s.List(ctx, tc.f)
 			if err != nil {
 				t.Fatalf("%s: %v", tc.name, err)
 			}
@@ -262,7 +262,7 @@ func TestListGetRetryCancel(t *testing.T) {
 				t.Errorf("%s: got %v, want %v", tc.name, ids, tc.want)
 			}
 		}
-		if _, err := s.List(ctx, Filter{State: "bogus"}); code(err) != CodeInvalidRequest {
+		if _, _, err := s.List(ctx, Filter{State: "bogus"}); code(err) != CodeInvalidRequest {
 			t.Errorf("bad state: %v, want %s", err, CodeInvalidRequest)
 		}
 		if _, err := s.Get(ctx, dead, []string{"B"}); code(err) != CodeJobNotFound {

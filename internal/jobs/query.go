@@ -44,18 +44,19 @@ type Filter struct {
 	Limit int
 }
 
-// List returns a page of jobs, oldest first.
-func (s *Scheduler) List(ctx context.Context, f Filter) ([]*Job, error) {
+// List returns a page of jobs, oldest first, and the cursor of the next
+// page ("" at the end).
+func (s *Scheduler) List(ctx context.Context, f Filter) ([]*Job, string, error) {
 	if f.Limit <= 0 {
 		f.Limit = 100
 	}
 	if f.Limit > 500 {
-		return nil, &Error{Code: CodeInvalidRequest, Message: "limit must be at most 500", Field: "limit"}
+		return nil, "", &Error{Code: CodeInvalidRequest, Message: "limit must be at most 500", Field: "limit"}
 	}
 	switch f.State {
 	case "", Pending, Running, Succeeded, Dead, Cancelled:
 	default:
-		return nil, &Error{Code: CodeInvalidRequest, Field: "state",
+		return nil, "", &Error{Code: CodeInvalidRequest, Field: "state",
 			Message: "state must be one of pending, running, succeeded, dead, cancelled"}
 	}
 	var where []string
@@ -72,7 +73,7 @@ func (s *Scheduler) List(ctx context.Context, f Filter) ([]*Job, error) {
 	}
 	if f.Scope != nil {
 		if len(f.Scope) == 0 {
-			return nil, nil
+			return nil, "", nil
 		}
 		marks := make([]string, len(f.Scope))
 		for i, inst := range f.Scope {
@@ -84,22 +85,30 @@ func (s *Scheduler) List(ctx context.Context, f Filter) ([]*Job, error) {
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	q += " ORDER BY id LIMIT " + arg(f.Limit)
+	q += " ORDER BY id LIMIT " + arg(f.Limit+1)
 	rows, err := s.db.Read.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("list jobs: %w", err)
+		return nil, "", fmt.Errorf("list jobs: %w", err)
 	}
 	defer rows.Close()
 	var out []*Job
 	for rows.Next() {
 		j, err := scanJob(rows)
 		if err != nil {
-			return nil, fmt.Errorf("list jobs: %w", err)
+			return nil, "", fmt.Errorf("list jobs: %w", err)
 		}
 		j.MaxAttempts = s.Policy(j.Kind).MaxAttempts
 		out = append(out, j)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(out) > f.Limit {
+		out = out[:f.Limit]
+		next = out[len(out)-1].ID
+	}
+	return out, next, nil
 }
 
 // Get returns one job in scope (nil scope: any).
@@ -126,12 +135,16 @@ func (s *Scheduler) get(ctx context.Context, q queryRower, id string, scope []st
 	return j, nil
 }
 
+// Write is extra work (an audit record) committed with an operator's
+// change of a job, given the job before and after it.
+type Write func(ctx context.Context, tx *sql.Tx, before, after *Job) error
+
 // Retry makes a dead or cancelled job due now with a fresh allowance of
 // attempts (its last error stays until the next run). Retrying a pending
 // job makes it due now. A running or succeeded job cannot be retried
 // (CodeInvalidJobChange).
-func (s *Scheduler) Retry(ctx context.Context, id string, scope []string) (*Job, error) {
-	return s.change(ctx, id, scope, func(j *Job) (string, error) {
+func (s *Scheduler) Retry(ctx context.Context, id string, scope []string, writes ...Write) (*Job, error) {
+	return s.change(ctx, id, scope, writes, func(j *Job) (string, error) {
 		switch j.State {
 		case Dead, Cancelled, Pending:
 			return `UPDATE jobs SET state = 'pending', attempts = 0, run_at = $1, updated_at = $1, finished_at = NULL WHERE id = $2`, nil
@@ -143,8 +156,8 @@ func (s *Scheduler) Retry(ctx context.Context, id string, scope []string) (*Job,
 // Cancel stops a pending job from running again. Only pending jobs can be
 // cancelled (CodeInvalidJobChange otherwise): a running one is already
 // under way.
-func (s *Scheduler) Cancel(ctx context.Context, id string, scope []string) (*Job, error) {
-	return s.change(ctx, id, scope, func(j *Job) (string, error) {
+func (s *Scheduler) Cancel(ctx context.Context, id string, scope []string, writes ...Write) (*Job, error) {
+	return s.change(ctx, id, scope, writes, func(j *Job) (string, error) {
 		if j.State != Pending {
 			return "", &Error{Code: CodeInvalidJobChange, Message: fmt.Sprintf("a %s job cannot be cancelled", j.State)}
 		}
@@ -152,9 +165,10 @@ func (s *Scheduler) Cancel(ctx context.Context, id string, scope []string) (*Job
 	})
 }
 
-// change applies the update decide chooses for the job's current state, in
-// one transaction, and returns the job as it is afterwards.
-func (s *Scheduler) change(ctx context.Context, id string, scope []string, decide func(*Job) (string, error)) (*Job, error) {
+// change applies the update decide chooses for the job's current state,
+// with the writes, in one transaction, and returns the job as it is
+// afterwards.
+func (s *Scheduler) change(ctx context.Context, id string, scope []string, writes []Write, decide func(*Job) (string, error)) (*Job, error) {
 	var out *Job
 	err := s.db.InTx(ctx, store.TxOptions{}, func(tx *sql.Tx) error {
 		j, err := s.get(ctx, tx, id, scope)
@@ -169,8 +183,15 @@ func (s *Scheduler) change(ctx context.Context, id string, scope []string, decid
 		if _, err := tx.ExecContext(ctx, q, now, id); err != nil {
 			return fmt.Errorf("change job %s: %w", id, err)
 		}
-		out, err = s.get(ctx, tx, id, scope)
-		return err
+		if out, err = s.get(ctx, tx, id, scope); err != nil {
+			return err
+		}
+		for _, w := range writes {
+			if err := w(ctx, tx, j, out); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err == nil {
 		s.Notify()
