@@ -72,6 +72,7 @@ func printBenchPaymentsReport(w io.Writer, r *bench.PaymentsReport) {
 		r.CompletedPerS, r.Succeeded, r.Failed, r.DrainS, r.Callbacks)
 	fmt.Fprintf(w, "create latency  p50 %.2fms  p99 %.2fms\n", r.CreateP50Ms, r.CreateP99Ms)
 	fmt.Fprintf(w, "end to end      p50 %.2fms  p99 %.2fms (created → final)\n", r.EndToEndP50Ms, r.EndToEndP99Ms)
+	fmt.Fprintf(w, "ledger batches  %d, average %.1f items, average commit %.2fms\n", r.Batches, r.BatchItemsAvg, r.BatchMsAvg)
 	if r.VerifyOK {
 		fmt.Fprintln(w, "verify          OK")
 	} else {

@@ -86,3 +86,23 @@ func TestBenchHTTPRefuses(t *testing.T) {
 		})
 	}
 }
+
+// bench payments runs pay-in orders end to end against the simulator and
+// reports every order settled and the ledger verified.
+func TestBenchPaymentsJSON(t *testing.T) {
+	cleanEnv(t)
+	code, out, stderr := cli(t, "bench", "payments", "--duration", "1s", "--concurrency", "4", "--accounts", "20", "--fail-rate", "1000", "--json")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var rep bench.PaymentsReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("report %q: %v", out, err)
+	}
+	if rep.Orders == 0 || rep.Succeeded+rep.Failed != rep.Orders || rep.Failed == 0 || !rep.VerifyOK || rep.Batches == 0 {
+		t.Errorf("report %+v: want every order settled, some failed, the ledger verified", rep)
+	}
+	if code, _, stderr := cli(t, "bench", "payments", "--fail-rate", "10001"); code != exitError || !strings.Contains(stderr, "--fail-rate") {
+		t.Errorf("bad --fail-rate: exit %d, %q", code, stderr)
+	}
+}

@@ -167,7 +167,7 @@ func TestClientPayments(t *testing.T) {
 			var pending struct {
 				Items []jobs.Job `json:"items"`
 			}
-			clientJSON(t, url, key, &pending, "jobs", "list", "--kind", payments.JobStart, "--state", "pending")
+			clientJSON(t, url, key, &pending, "jobs", "list", "--kind", payments.JobFollow, "--state", "pending")
 			job := ""
 			for _, j := range pending.Items {
 				if len(line.Items) == 1 && j.Key == line.Items[0].ID {
@@ -177,11 +177,11 @@ func TestClientPayments(t *testing.T) {
 			if job == "" {
 				t.Fatalf("no pending start job of the bulk file's order %+v among %+v", line.Items, pending.Items)
 			}
-			clientRun(t, url, key, exitOK, []string{"kind         " + payments.JobStart, "state        pending"}, "jobs", "get", job)
+			clientRun(t, url, key, exitOK, []string{"kind         " + payments.JobFollow, "state        pending"}, "jobs", "get", job)
 			clientRun(t, url, key, exitOK, []string{"state        cancelled"}, "jobs", "cancel", job)
 			clientRun(t, url, key, exitError, []string{"invalid_job_change"}, "jobs", "cancel", job)
 			clientRun(t, url, key, exitOK, []string{"state        pending", "attempts     0/"}, "jobs", "retry", job)
-			clientRun(t, url, key, exitOK, []string{job, payments.JobStart, "pending"}, "jobs", "list", "--state", "pending")
+			clientRun(t, url, key, exitOK, []string{job, payments.JobFollow, "pending"}, "jobs", "list", "--state", "pending")
 			p.run(t) // the retried start job sends the bulk file's order
 			p.sim.Settle()
 			clientRun(t, url, key, exitOK, []string{"status       completed", "succeeded    1", "rejected     1"}, "payments", "batches", "get", batch.ID)

@@ -153,7 +153,7 @@ func (s *Operations) RegisterInternalAccount(ctx context.Context, a InternalAcco
 
 func (s *Operations) internalAccount(ctx context.Context, inst, role, channel, asset string) (string, error) {
 	var id string
-	err := s.db.Read.QueryRowContext(ctx, `SELECT account_id FROM internal_accounts
+	err := s.db.QueryRow(ctx, `SELECT account_id FROM internal_accounts
 		WHERE institution_id = $1 AND role = $2 AND channel = $3 AND asset = $4`, inst, role, channel, asset).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		switch role {
@@ -213,7 +213,7 @@ func (s *Operations) party(ctx context.Context, id, field string, scope []string
 	if id == "" || len(id) > 64 || !store.Storable(id) {
 		return nil, fieldErr(field, "%s must name an account", field)
 	}
-	links, err := scanLinks(s.db.Read.QueryContext(ctx, `SELECT `+linkCols+` FROM customer_accounts WHERE account_id = $1`, id))
+	links, err := scanLinks(s.db.Query(ctx, `SELECT `+linkCols+` FROM customer_accounts WHERE account_id = $1`, id))
 	if err != nil {
 		return nil, err
 	}

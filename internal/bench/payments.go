@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/suanpan/suanpan/internal/accounts"
@@ -45,22 +46,27 @@ type PaymentsConfig struct {
 // created orders over the creating time, CompletedPerS final orders over
 // the time until the last one was.
 type PaymentsReport struct {
-	Store          string  `json:"store"`
-	Accounts       int     `json:"accounts"`
-	Concurrency    int     `json:"concurrency"`
-	SetupS         float64 `json:"setup_s"`
-	DurationS      float64 `json:"duration_s"`
-	Orders         int64   `json:"orders"`
-	Succeeded      int64   `json:"succeeded"`
-	Failed         int64   `json:"failed"`
-	OrdersPerS     float64 `json:"orders_per_s"`
-	CompletedPerS  float64 `json:"completed_per_s"`
-	DrainS         float64 `json:"drain_s"`
-	CreateP50Ms    float64 `json:"create_p50_ms"`
-	CreateP99Ms    float64 `json:"create_p99_ms"`
-	EndToEndP50Ms  float64 `json:"end_to_end_p50_ms"`
-	EndToEndP99Ms  float64 `json:"end_to_end_p99_ms"`
-	Callbacks      int     `json:"callbacks"`
+	Store         string  `json:"store"`
+	Accounts      int     `json:"accounts"`
+	Concurrency   int     `json:"concurrency"`
+	SetupS        float64 `json:"setup_s"`
+	DurationS     float64 `json:"duration_s"`
+	Orders        int64   `json:"orders"`
+	Succeeded     int64   `json:"succeeded"`
+	Failed        int64   `json:"failed"`
+	OrdersPerS    float64 `json:"orders_per_s"`
+	CompletedPerS float64 `json:"completed_per_s"`
+	DrainS        float64 `json:"drain_s"`
+	CreateP50Ms   float64 `json:"create_p50_ms"`
+	CreateP99Ms   float64 `json:"create_p99_ms"`
+	EndToEndP50Ms float64 `json:"end_to_end_p50_ms"`
+	EndToEndP99Ms float64 `json:"end_to_end_p99_ms"`
+	Callbacks     int     `json:"callbacks"`
+	// Batches are the ledger's group commits while orders were created
+	// and settled; each carries postings and the orders' own writes.
+	Batches        int64   `json:"batches"`
+	BatchItemsAvg  float64 `json:"batch_items_avg"`
+	BatchMsAvg     float64 `json:"batch_ms_avg"`
 	VerifyOK       bool    `json:"verify_ok"`
 	VerifyProblems int     `json:"verify_problems"`
 }
@@ -90,7 +96,12 @@ func RunPayments(ctx context.Context, cfg PaymentsConfig, progress func(string))
 		return nil, err
 	}
 	defer cleanup()
-	l := ledger.New(db, ledger.Options{})
+	var batches, batchItems, commitNs atomic.Int64
+	l := ledger.New(db, ledger.Options{OnBatch: func(s ledger.BatchStats) {
+		batches.Add(1)
+		batchItems.Add(int64(s.Requests))
+		commitNs.Add(int64(s.Duration))
+	}})
 	defer l.Close()
 	setupStart := time.Now()
 	inst := "bench-" + strconv.FormatInt(time.Now().UnixNano(), 36)
@@ -112,7 +123,7 @@ func RunPayments(ctx context.Context, cfg PaymentsConfig, progress func(string))
 	}
 
 	sm, err := sim.New(sim.Config{Seed: int64(cfg.Seed), FailRate: sim.Rate(cfg.FailRate), MaxDelay: 20 * time.Millisecond,
-		Interval: 5 * time.Millisecond})
+		Interval: 5 * time.Millisecond, Deliverers: 256})
 	if err != nil {
 		return nil, err
 	}
@@ -160,6 +171,9 @@ func RunPayments(ctx context.Context, cfg PaymentsConfig, progress func(string))
 			last = n
 		}
 	}
+	batches.Store(0)
+	batchItems.Store(0)
+	commitNs.Store(0)
 	start := time.Now()
 	d, err := drive(ctx, cfg.Concurrency, cfg.Duration, cfg.Seed, tick, func(w, n int, rng *rand.Rand) (int64, int64, error) {
 		_, _, err := svc.Create(context.Background(), payments.OrderRequest{Reference: fmt.Sprintf("w%d-%d", w, n),
@@ -190,6 +204,11 @@ func RunPayments(ctx context.Context, cfg PaymentsConfig, progress func(string))
 		time.Sleep(50 * time.Millisecond)
 	}
 	rep.DrainS = time.Since(drainStart).Seconds()
+	if n := batches.Load(); n > 0 {
+		rep.Batches = n
+		rep.BatchItemsAvg = float64(batchItems.Load()) / float64(n)
+		rep.BatchMsAvg = float64(commitNs.Load()) / float64(n) / 1e6
+	}
 	var e2e histogram
 	rows, err := db.Read.QueryContext(ctx, `SELECT state, finished_at - created_at FROM payment_orders`)
 	if err != nil {

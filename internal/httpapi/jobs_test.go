@@ -26,7 +26,7 @@ func TestJobs(t *testing.T) {
 			NextCursor string     `json:"next_cursor"`
 		}
 		var p page
-		a.must(http.StatusOK, viewer, "GET", "/v1/jobs?kind="+payments.JobStart+"&state=pending", nil, &p)
+		a.must(http.StatusOK, viewer, "GET", "/v1/jobs?kind="+payments.JobFollow+"&state=pending", nil, &p)
 		if len(p.Items) != 2 || p.NextCursor != "" {
 			t.Fatalf("pending start jobs: %+v", p)
 		}
@@ -37,11 +37,11 @@ func TestJobs(t *testing.T) {
 		if err := json.Unmarshal(job.Payload, &payload); err != nil || payload.OrderID != first.ID || job.InstitutionID != "pa" || job.MaxAttempts == 0 {
 			t.Errorf("job %+v (%v)", job, err)
 		}
-		a.must(http.StatusOK, viewer, "GET", "/v1/jobs?kind="+payments.JobStart+"&limit=1", nil, &p)
+		a.must(http.StatusOK, viewer, "GET", "/v1/jobs?kind="+payments.JobFollow+"&limit=1", nil, &p)
 		if len(p.Items) != 1 || p.NextCursor != job.ID {
 			t.Errorf("first page %+v", p)
 		}
-		a.must(http.StatusOK, viewer, "GET", "/v1/jobs?kind="+payments.JobStart+"&after="+job.ID, nil, &p)
+		a.must(http.StatusOK, viewer, "GET", "/v1/jobs?kind="+payments.JobFollow+"&after="+job.ID, nil, &p)
 		if len(p.Items) != 1 || p.Items[0].ID == job.ID {
 			t.Errorf("second page %+v", p)
 		}
@@ -78,10 +78,17 @@ func TestJobs(t *testing.T) {
 			t.Errorf("retried %+v", got)
 		}
 		a.auditOnce("job-retry", "jobs.retry", "job:"+job.ID, admin)
-		a.run()
+		a.run() // the order is processing: its follow-up asked and waits to ask again
+		got = jobs.Job{}
+		a.must(http.StatusOK, viewer, "GET", "/v1/jobs/"+job.ID, nil, &got)
+		if got.State != jobs.Pending || got.Attempts != 1 || got.LastError == "" {
+			t.Errorf("after running: %+v", got)
+		}
+		a.sim.Settle() // the channel's callback settles the order; its follow-up is done
+		got = jobs.Job{}
 		a.must(http.StatusOK, viewer, "GET", "/v1/jobs/"+job.ID, nil, &got)
 		if got.State != jobs.Succeeded {
-			t.Errorf("after running: %+v", got)
+			t.Errorf("after the outcome: %+v", got)
 		}
 		a.fail(http.StatusConflict, "invalid_job_change", "", admin, "POST", "/v1/jobs/"+job.ID+"/retry", nil, rid("job-refused")...)
 		a.noAudit("job-refused")

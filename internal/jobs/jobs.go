@@ -140,6 +140,19 @@ func Enqueue(ctx context.Context, ex Execer, s Spec, now time.Time) (string, err
 	return id, nil
 }
 
+// Done records, through ex (the caller's storage transaction), that the
+// work of the pending job (kind, key) has been done by other means, so it
+// will not run: a status query made needless by a callback, say. It is a
+// no-op when there is no such pending job (a running one finishes on its
+// own and sees the work done).
+func Done(ctx context.Context, ex Execer, kind, key string, now time.Time) error {
+	if _, err := ex.ExecContext(ctx, `UPDATE jobs SET state = 'succeeded', updated_at = $1, finished_at = $1
+		WHERE kind = $2 AND key = $3 AND state = 'pending'`, micros(now), kind, key); err != nil {
+		return fmt.Errorf("job %s %s done: %w", kind, key, err)
+	}
+	return nil
+}
+
 // retryAfter is the error RetryAfter returns.
 type retryAfter struct {
 	after  time.Duration

@@ -86,6 +86,30 @@ func TestEnqueueIsTransactionalAndUniqueByKey(t *testing.T) {
 	})
 }
 
+// A job whose work was done otherwise never runs; Done on a job that is
+// not pending changes nothing.
+func TestDone(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		s := New(db, clock.NewFake(t0), Options{})
+		runs := 0
+		s.Register("k", Policy{}, func(context.Context, *Job) error { runs++; return nil })
+		needless := enqueue(t, db, Spec{Kind: "k", Key: "a"}, t0)
+		enqueue(t, db, Spec{Kind: "k", Key: "b"}, t0)
+		for _, key := range []string{"a", "missing"} {
+			if err := db.InTx(ctx, store.TxOptions{}, func(tx *sql.Tx) error { return Done(ctx, tx, "k", key, t0) }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := runDue(t, s); got != 1 || runs != 1 {
+			t.Errorf("ran %d jobs, want only b", got)
+		}
+		if j := mustGet(t, s, needless); j.State != Succeeded || j.Attempts != 0 {
+			t.Errorf("done job = %s after %d attempts, want succeeded without a run", j.State, j.Attempts)
+		}
+	})
+}
+
 func TestRetryBackoffAndDeath(t *testing.T) {
 	pol := Policy{MaxAttempts: 5, Backoff: 10 * time.Second, MaxBackoff: 30 * time.Second, Timeout: time.Minute}
 	tests := []struct {

@@ -233,6 +233,15 @@ func (s *Scheduler) claim(ctx context.Context, n int) ([]*Job, error) {
 	}
 	q := `SELECT id, kind FROM jobs WHERE state IN ('pending', 'running') AND run_at <= $1
 		AND kind IN (` + strings.Join(marks, ", ") + `) ORDER BY run_at LIMIT $2`
+	// Most polls find nothing due: look on the read pool first, so that
+	// they cost no write transaction (on SQLite, the one writer's).
+	var one string
+	switch err := s.db.QueryRow(ctx, `SELECT id FROM (`+q+`) due`, args...).Scan(&one); {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("look for due jobs: %w", err)
+	}
 	if s.db.Dialect == store.Postgres {
 		q += ` FOR UPDATE SKIP LOCKED`
 	}

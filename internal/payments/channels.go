@@ -344,7 +344,7 @@ func (s *Service) GetChannel(ctx context.Context, id string, scope []string) (*C
 
 // ChannelByCode returns the institution's channel with the given code.
 func (s *Service) ChannelByCode(ctx context.Context, inst, code string) (*Channel, error) {
-	c, err := scanChannel(s.db.Read.QueryRowContext(ctx, `SELECT `+channelCols+` FROM payment_channels
+	c, err := scanChannel(s.db.QueryRow(ctx, `SELECT `+channelCols+` FROM payment_channels
 		WHERE institution_id = $1 AND code = $2`, inst, code))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errorf(CodeChannelNotFound, "channel", "institution %s has no channel %q", inst, code)

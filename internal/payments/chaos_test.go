@@ -211,7 +211,7 @@ func TestChaosChild(t *testing.T) {
 	sch := jobs.New(db, clock.Real{}, jobs.Options{Workers: 32, Poll: 20 * time.Millisecond, Log: quiet})
 	port := os.Getenv(chaosEnvPort)
 	svc := payments.New(payments.Config{DB: db, Ledger: l, Operations: accounts.NewOperations(l, products, accounts.OperationsConfig{}),
-		Jobs: sch, CallbackURL: "http://127.0.0.1:" + port + "/callbacks", Log: quiet, JobLease: 3 * time.Second})
+		Jobs: sch, CallbackURL: "http://127.0.0.1:" + port + "/callbacks", Log: quiet, JobLease: 3 * time.Second, StartDelay: 200 * time.Millisecond})
 	ln, err := net.Listen("tcp", "127.0.0.1:"+port)
 	if err != nil {
 		t.Fatal(err)

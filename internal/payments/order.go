@@ -109,11 +109,13 @@ const (
 // the order before it (nil on creation) and after it.
 type Write func(ctx context.Context, tx *sql.Tx, before, after *Order) error
 
-// Job kinds the service registers.
+// Job kinds the service registers. An order's follow-up job is enqueued
+// with it and runs until the order has an outcome: it starts an order the
+// creating request did not get to (it crashed), and queries one without an
+// answer at the channel's backoff.
 const (
-	JobStart = "payments.start"
-	JobQuery = "payments.query"
-	JobBatch = "payments.batch"
+	JobFollow = "payments.follow"
+	JobBatch  = "payments.batch"
 )
 
 // Config builds a Service.
@@ -127,15 +129,17 @@ type Config struct {
 	// channel's ID is appended ("…/v1/payments/callbacks/{id}"). Empty: no
 	// callbacks are asked for, and only queries settle orders.
 	CallbackURL string
-	// StartDelay is how long after creation the start job tries an order
-	// that the creating request did not get to start (it crashed, or Create
-	// was told not to start); default 5 s.
+	// StartDelay is how long after creation the order's follow-up job
+	// first looks at it: it starts an order the creating request did not
+	// get to (it crashed, or Create was told not to start), and queries one
+	// still without an outcome; default 5 s.
 	StartDelay time.Duration
-	// JobLease bounds one run of a start or query job and is how long its
-	// job stays leased when the process running it dies; default 2 min,
-	// and at least the longest channel timeout.
+	// JobLease bounds one run of a follow-up job and is how long it stays
+	// leased when the process running it dies; default 2 min, and at least
+	// the longest channel timeout.
 	JobLease time.Duration
-	// HTTPClient talks to the channels; nil: adapters' default.
+	// HTTPClient talks to the channels; nil: one channel.NewClient shared by
+	// every channel.
 	HTTPClient *http.Client
 	Log        *slog.Logger
 }
@@ -171,15 +175,16 @@ func New(cfg Config) *Service {
 	if cfg.JobLease <= 0 {
 		cfg.JobLease = 2 * time.Minute
 	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = channel.NewClient()
+	}
 	s := &Service{db: cfg.DB, ledger: cfg.Ledger, ops: cfg.Operations, jobs: cfg.Jobs, clock: cfg.Clock,
 		client: cfg.HTTPClient, startDelay: cfg.StartDelay, log: cfg.Log, adapters: map[string]versioned{}, channels: map[string]cachedChannel{}}
 	s.SetCallbackURL(cfg.CallbackURL)
-	// The channel's own retry policy paces queries (RetryAfter); the kinds'
-	// attempt limits only stop a runaway.
-	cfg.Jobs.Register(JobStart, jobs.Policy{MaxAttempts: 50, Backoff: 5 * time.Second, MaxBackoff: 10 * time.Minute, Timeout: cfg.JobLease},
-		s.runStart)
-	cfg.Jobs.Register(JobQuery, jobs.Policy{MaxAttempts: 1001, Backoff: 5 * time.Second, MaxBackoff: 10 * time.Minute, Timeout: cfg.JobLease},
-		s.runQuery)
+	// The channel's own retry policy paces queries (RetryAfter); the kind's
+	// attempt limit only stops a runaway.
+	cfg.Jobs.Register(JobFollow, jobs.Policy{MaxAttempts: 1001, Backoff: 5 * time.Second, MaxBackoff: 10 * time.Minute, Timeout: cfg.JobLease},
+		s.runFollow)
 	cfg.Jobs.Register(JobBatch, jobs.Policy{MaxAttempts: 100, Backoff: 5 * time.Second, MaxBackoff: 10 * time.Minute, Timeout: 10 * time.Minute},
 		s.runBatch)
 	return s
@@ -317,7 +322,7 @@ func (s *Service) Create(ctx context.Context, r OrderRequest) (o *Order, duplica
 		if err := s.transition(ctx, ex, o, StateCreated, CauseAPI, ""); err != nil {
 			return err
 		}
-		if _, err := jobs.Enqueue(ctx, ex, jobs.Spec{Kind: JobStart, Key: o.ID, InstitutionID: o.InstitutionID,
+		if _, err := jobs.Enqueue(ctx, ex, jobs.Spec{Kind: JobFollow, Key: o.ID, InstitutionID: o.InstitutionID,
 			Payload: orderJob{OrderID: o.ID}, RunAt: now.Add(s.startDelay)}, now); err != nil {
 			return err
 		}
@@ -352,7 +357,7 @@ func (s *Service) Create(ctx context.Context, r OrderRequest) (o *Order, duplica
 	if !r.NoStart {
 		got, err := s.start(ctx, o)
 		if err != nil {
-			// The order is stored; its start or query job follows up.
+			// The order is stored; its follow-up job takes over.
 			s.log.WarnContext(ctx, "start order", "order", o.ID, "err", err)
 		}
 		if got != nil {
@@ -504,7 +509,7 @@ func (s *Service) GetOrder(ctx context.Context, id string, scope []string) (*Ord
 	if id == "" || len(id) > 64 || !store.Storable(id) {
 		return nil, errorf(CodeOrderNotFound, "id", "order not found")
 	}
-	o, err := scanOrder(s.db.Read.QueryRowContext(ctx, `SELECT `+orderCols+` FROM payment_orders WHERE id = $1`, id))
+	o, err := scanOrder(s.db.QueryRow(ctx, `SELECT `+orderCols+` FROM payment_orders WHERE id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && !inScope(scope, o.InstitutionID)) {
 		return nil, errorf(CodeOrderNotFound, "id", "order %s not found", id)
 	}
@@ -515,7 +520,7 @@ func (s *Service) GetOrder(ctx context.Context, id string, scope []string) (*Ord
 }
 
 func (s *Service) byReference(ctx context.Context, inst, ref string) (*Order, error) {
-	o, err := scanOrder(s.db.Read.QueryRowContext(ctx, `SELECT `+orderCols+` FROM payment_orders
+	o, err := scanOrder(s.db.QueryRow(ctx, `SELECT `+orderCols+` FROM payment_orders
 		WHERE institution_id = $1 AND reference = $2`, inst, ref))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errorf(CodeOrderNotFound, "reference", "no order with reference %s", ref)

@@ -249,21 +249,11 @@ func (s *Service) record(ctx context.Context, tx *sql.Tx, o, upd *Order, cause, 
 	if err := s.transition(ctx, ex, upd, o.State, cause, detail); err != nil {
 		return err
 	}
-	now := upd.UpdatedAt
-	switch upd.State {
-	case StateProcessing, StateUnknown:
-		if o.State != upd.State {
-			ch, err := s.current(ctx, o.ChannelID, nil)
-			if err != nil {
-				return err
-			}
-			if _, err := jobs.Enqueue(ctx, ex, jobs.Spec{Kind: JobQuery, Key: o.ID, InstitutionID: o.InstitutionID,
-				Payload: orderJob{OrderID: o.ID}, RunAt: now.Add(ch.Params.Retry.backoff(1))}, now); err != nil {
-				return err
-			}
+	if upd.State.Final() {
+		if err := jobs.Done(ctx, ex, JobFollow, o.ID, upd.UpdatedAt); err != nil {
+			return err
 		}
-	case StateFailed:
-		if o.State != StateFailed {
+		if o.State != StateFailed && upd.State == StateFailed {
 			if err := giveBackLimits(ctx, ex, o); err != nil {
 				return err
 			}
@@ -282,31 +272,12 @@ func (s *Service) record(ctx context.Context, tx *sql.Tx, o, upd *Order, cause, 
 	return nil
 }
 
-// runStart is the start job: it starts an order the creating request did
-// not get to. An error retries the job.
-func (s *Service) runStart(ctx context.Context, j *jobs.Job) error {
-	var p orderJob
-	if err := j.Decode(&p); err != nil {
-		return err
-	}
-	o, err := s.GetOrder(ctx, p.OrderID, nil)
-	if err != nil {
-		return jobs.Permanent(err)
-	}
-	_, err = s.start(ctx, o)
-	switch {
-	case errors.Is(err, errNoAnswer):
-		return nil // the query job takes over
-	}
-	return err
-}
-
-// runQuery is the query job: it asks the channel for an order without an
-// outcome, at the channel's backoff, until a definite answer settles it or
-// the channel's attempts run out (the order then stays as it is, with a
-// stuck note, for reconciliation). A channel that has never seen the order
-// gets it again.
-func (s *Service) runQuery(ctx context.Context, j *jobs.Job) error {
+// runFollow is an order's follow-up job: it starts the order if the
+// creating request did not, and queries it at the channel's backoff until
+// a definite answer settles it or the channel's attempts run out (the
+// order then stays as it is, with a stuck note, for reconciliation). A
+// channel that has never seen the order gets it again.
+func (s *Service) runFollow(ctx context.Context, j *jobs.Job) error {
 	var p orderJob
 	if err := j.Decode(&p); err != nil {
 		return err
@@ -332,7 +303,17 @@ func (s *Service) runQuery(ctx context.Context, j *jobs.Job) error {
 		}
 		return jobs.Permanent(errors.New(msg))
 	}
-	next := retry.backoff(j.Attempts + 1)
+	next := retry.backoff(j.Attempts)
+	if o.State == StateCreated {
+		o, err = s.start(ctx, o)
+		switch {
+		case err != nil && !errors.Is(err, errNoAnswer):
+			return err
+		case o.State.Final():
+			return nil
+		}
+		return jobs.RetryAfter(next, errors.New("started; the outcome comes later"))
+	}
 	res, err := a.Query(ctx, o.ID, o.Direction)
 	if err != nil {
 		return jobs.RetryAfter(next, err)

@@ -104,6 +104,7 @@ type DB struct {
 
 	stop, stopped chan struct{} // the SQLite checkpointer's
 	engine        atomic.Bool   // a ledger engine writes through this DB
+	reads         readStmts     // see QueryRow
 }
 
 // ClaimEngine reserves the store for one ledger engine and reports whether
@@ -226,6 +227,7 @@ func (db *DB) checkpointer(dsn string) {
 
 // Close stops the checkpointer and closes both pools.
 func (db *DB) Close() error {
+	db.closeReads()
 	if db.stop != nil {
 		close(db.stop)
 		<-db.stopped

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -263,6 +264,51 @@ func TestOpen(t *testing.T) {
 		_, err := store.Open(ctx, "postgres://u:s3cret@127.0.0.1:1/db?connect_timeout=1", store.Options{})
 		if err == nil || strings.Contains(err.Error(), "s3cret") {
 			t.Fatalf("err = %v; want a failure that does not show the password", err)
+		}
+	})
+}
+
+// QueryRow and Query read through statements kept prepared per text; the
+// cache is bounded, and texts past it still run.
+func TestPreparedReads(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		createKV(t, db)
+		if err := db.InTx(ctx, store.TxOptions{}, func(tx *sql.Tx) error {
+			for i, k := range []string{"a", "b"} {
+				if err := insert(ctx, tx, db.Dialect, k, int64(i+1)); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 600 { // more texts than the cache keeps
+			var v int64
+			q := fmt.Sprintf(`SELECT v + %d FROM kv WHERE k = $1`, i%520)
+			if err := db.QueryRow(ctx, q, "b").Scan(&v); err != nil || v != int64(2+i%520) {
+				t.Fatalf("query %d: %d, %v", i, v, err)
+			}
+		}
+		rows, err := db.Query(ctx, `SELECT k FROM kv ORDER BY k`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var keys []string
+		for rows.Next() {
+			var k string
+			if err := rows.Scan(&k); err != nil {
+				t.Fatal(err)
+			}
+			keys = append(keys, k)
+		}
+		rows.Close()
+		if strings.Join(keys, ",") != "a,b" {
+			t.Errorf("keys %v", keys)
+		}
+		if err := db.QueryRow(ctx, `SELECT v FROM no_such_table`).Scan(new(int64)); err == nil {
+			t.Error("a statement that does not prepare reported no error")
 		}
 	})
 }

@@ -35,9 +35,19 @@ func newBase(cfg Config) base {
 		b.clock = clock.Real{}
 	}
 	if b.client == nil {
-		b.client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		b.client = NewClient()
 	}
 	return b
+}
+
+// NewClient returns an HTTP client for talking to channels: it follows no
+// redirects, and keeps enough idle connections per host for many orders
+// at once (the default transport keeps two, and a busy channel would pay
+// a TCP handshake per call). Adapters of one service should share one.
+func NewClient() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns, t.MaxIdleConnsPerHost = 1024, 256
+	return &http.Client{Transport: t, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
 // Kind returns the channel's kind.

@@ -137,13 +137,10 @@ func (s *Server) collect(now time.Time, all bool) []job {
 	return jobs
 }
 
-// deliverers bounds the callbacks delivered at once.
-const deliverers = 16
-
 // deliverAll delivers jobs: one order's callbacks one after another, in
 // their order (a duplicate after the original, a stale one after the
-// final), different orders' at once, deliverers at a time. It returns when
-// all are delivered.
+// final), different orders' at once, Config.Deliverers at a time. It
+// returns when all are delivered.
 func (s *Server) deliverAll(jobs []job) {
 	var groups [][]job
 	for i, j := range jobs {
@@ -152,7 +149,7 @@ func (s *Server) deliverAll(jobs []job) {
 		}
 		groups[len(groups)-1] = append(groups[len(groups)-1], j)
 	}
-	sem := make(chan struct{}, deliverers)
+	sem := make(chan struct{}, s.cfg.Deliverers)
 	var wg sync.WaitGroup
 	for _, g := range groups {
 		sem <- struct{}{}

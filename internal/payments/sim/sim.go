@@ -99,6 +99,9 @@ type Config struct {
 	Clock clock.Clock
 	// Client posts callbacks; nil means one with a ten-second timeout.
 	Client *http.Client
+	// Deliverers bounds the callbacks delivered at once (to different
+	// orders; one order's go one after another); default 16.
+	Deliverers int
 	// Interval, when positive, runs Step that often in the background until
 	// Close. Zero leaves stepping to the caller, as tests do.
 	Interval time.Duration
@@ -230,6 +233,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.HoldFor == 0 {
 		cfg.HoldFor = defaultHoldFor
 	}
+	if cfg.Deliverers <= 0 {
+		cfg.Deliverers = 16
+	}
 	if cfg.MerchantID == "" {
 		cfg.MerchantID = defaultMerchant
 	}
@@ -247,7 +253,9 @@ func New(cfg Config) (*Server, error) {
 		s.clock = clock.Real{}
 	}
 	if s.client == nil {
-		s.client = &http.Client{Timeout: callbackTimeout}
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = cfg.Deliverers // one kept-alive connection per deliverer
+		s.client = &http.Client{Timeout: callbackTimeout, Transport: t}
 	}
 	for _, k := range channel.Kinds() {
 		if cfg.Secrets[k] == "" {
