@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +17,8 @@ import (
 	"github.com/suanpan/suanpan/internal/auth"
 	"github.com/suanpan/suanpan/internal/demo"
 	"github.com/suanpan/suanpan/internal/money"
+	"github.com/suanpan/suanpan/internal/payments"
+	"github.com/suanpan/suanpan/internal/payments/sim"
 )
 
 // DemoCmd serves the API on an SQLite store of its own, seeded with a
@@ -57,23 +60,69 @@ func (c *DemoCmd) Run(ctx context.Context, a *app) (err error) {
 	if err != nil {
 		return err
 	}
-	ln, err := c.prepare(ctx, a, srv)
+	channels, err := startSim()
 	if err != nil {
 		return errors.Join(err, srv.close())
 	}
-	return srv.serve(ctx, ln, a.listening)
+	defer channels.close()
+	ln, welcome, err := c.prepare(ctx, a, srv)
+	if err != nil {
+		return errors.Join(err, srv.close())
+	}
+	// The payment orders need the API serving: the simulator calls back.
+	return srv.serve(ctx, ln, func(addr net.Addr) {
+		pay, err := demo.SeedPayments(ctx, db, srv.payments, channels.sim, channels.url)
+		if err != nil {
+			a.log.Error("seed the payment orders", "err", err)
+		}
+		welcome(pay, channels.url)
+		if a.listening != nil {
+			a.listening(addr)
+		}
+	})
 }
 
-// prepare bootstraps and seeds the store, listens, and prints the welcome.
-func (c *DemoCmd) prepare(ctx context.Context, a *app, srv *apiServer) (net.Listener, error) {
-	token, err := c.apiKey(ctx, srv)
+// demoSim is the channel simulator the demo's payment channels talk to.
+type demoSim struct {
+	sim *sim.Server
+	url string
+	hs  *http.Server
+}
+
+// startSim serves a channel simulator on a loopback port of its own.
+func startSim() (*demoSim, error) {
+	sm, err := sim.New(demo.SimConfig())
 	if err != nil {
 		return nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		sm.Close()
+		return nil, fmt.Errorf("channel simulator: %w", err)
+	}
+	d := &demoSim{sim: sm, url: "http://" + ln.Addr().String(), hs: &http.Server{Handler: sm, ReadHeaderTimeout: readHeaderTimeout}}
+	go func() { _ = d.hs.Serve(ln) }()
+	return d, nil
+}
+
+// close stops the simulator (releasing the connections it holds), then
+// its server.
+func (d *demoSim) close() {
+	d.sim.Close()
+	_ = d.hs.Close()
+}
+
+// prepare bootstraps and seeds the store and listens; the welcome it
+// returns prints how to try the demo, once the payment orders are made.
+func (c *DemoCmd) prepare(ctx context.Context, a *app, srv *apiServer) (net.Listener, func(*demo.PaymentsSample, string), error) {
+	token, err := c.apiKey(ctx, srv)
+	if err != nil {
+		return nil, nil, err
 	}
 	start := time.Now()
 	sample, err := demo.Seed(ctx, srv.ledger, srv.auth, srv.cfg.RootInstitution)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// The sample's institutions join the key's scope, which checking the
 	// key cached without them.
@@ -82,7 +131,7 @@ func (c *DemoCmd) prepare(ctx context.Context, a *app, srv *apiServer) (net.List
 	more, err := demo.SeedAccounts(ctx, srv.ledger, demo.Services{Customers: api.Customers, Products: api.Products,
 		Lifecycle: api.Lifecycle, Operations: api.Operations})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if sample.Seeded || more.Seeded {
 		a.log.Info("seeded the demo store", "accounts", sample.Accounts, "transactions", sample.Transactions,
@@ -91,10 +140,12 @@ func (c *DemoCmd) prepare(ctx context.Context, a *app, srv *apiServer) (net.List
 	}
 	ln, err := listen(c.Addr)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	printDemo(a.stdout, baseURL(srv.scheme(), ln.Addr()), token, c.DataDir, sample, more)
-	return ln, nil
+	url := baseURL(srv.scheme(), ln.Addr())
+	return ln, func(pay *demo.PaymentsSample, simURL string) {
+		printDemo(a.stdout, url, token, c.DataDir, sample, more, pay, simURL)
+	}, nil
 }
 
 // apiKey returns the demo's admin API key: the one kept in the data
@@ -139,7 +190,7 @@ func writeSecret(path, secret string) error {
 
 // printDemo prints where the demo is, its API key, and three curl commands
 // that work on the sample as printed.
-func printDemo(w io.Writer, url, token, dir string, s *demo.Sample, more *demo.AccountsSample) {
+func printDemo(w io.Writer, url, token, dir string, s *demo.Sample, more *demo.AccountsSample, pay *demo.PaymentsSample, simURL string) {
 	state := "seeded just now"
 	if !s.Seeded {
 		state = "kept from an earlier run"
@@ -150,6 +201,7 @@ func printDemo(w io.Writer, url, token, dir string, s *demo.Sample, more *demo.A
 		more.Customers, more.Merchants, strings.Join(more.Products, ", "), more.Operations)
 	fmt.Fprintf(w, "  API       %s\n", url)
 	fmt.Fprintf(w, "  API docs  %s/docs\n", url)
+	fmt.Fprintf(w, "  Channels  %s (a simulator of the payment channels, with faults)\n", simURL)
 	fmt.Fprintf(w, "  API key   %s\n", token)
 	fmt.Fprintf(w, "            (admin of every institution; kept in %s)\n\n", filepath.Join(dir, demoKeyFile))
 
@@ -175,10 +227,21 @@ func printDemo(w io.Writer, url, token, dir string, s *demo.Sample, more *demo.A
 	fmt.Fprintf(w, "  # move %s CNY to another wallet; the same Idempotency-Key never moves it twice\n", money.Format(1234, 2))
 	fmt.Fprintf(w, "  curl -sS -X POST '%s/v1/transactions' \\\n    %s \\\n    -H 'Content-Type: application/json' \\\n"+
 		"    -H 'Idempotency-Key: demo-transfer-1' \\\n    -d '%s'\n\n", url, authHeader, transfer)
+	if pay != nil {
+		var states []string
+		for _, st := range []payments.State{payments.StateCreated, payments.StateProcessing, payments.StateUnknown,
+			payments.StateSucceeded, payments.StateFailed} {
+			states = append(states, fmt.Sprintf("%d %s", pay.States[st], st))
+		}
+		fmt.Fprintf(w, "  # payment orders through the channels (%s; the simulator settles the open ones within two minutes)\n",
+			strings.Join(states, ", "))
+		fmt.Fprintf(w, "  curl -sS '%s/v1/payments/orders?limit=20' \\\n    %s\n\n", url, authHeader)
+	}
 	fmt.Fprintf(w, "Or with the client commands:\n\n")
 	fmt.Fprintf(w, "  export SUANPAN_SERVER=%s SUANPAN_API_KEY=%s\n", url, token)
 	fmt.Fprintf(w, "  suanpan balance %s\n", payer)
 	fmt.Fprintf(w, "  suanpan customers list --type personal --limit 5\n")
-	fmt.Fprintf(w, "  suanpan products get %s --institution %s\n\n", demo.WalletProduct, demo.Bank)
+	fmt.Fprintf(w, "  suanpan products get %s --institution %s\n", demo.WalletProduct, demo.Bank)
+	fmt.Fprintf(w, "  suanpan payments orders list --limit 20\n\n")
 	fmt.Fprintf(w, "Stop with Ctrl-C; the data stays in %s for the next run (delete it to start over).\n", dir)
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -31,8 +32,8 @@ func TestDemo(t *testing.T) {
 		t.Errorf("key file: %v, %v; want mode 0600", fi, err)
 	}
 	cmds := curlCommands(t, out)
-	if len(cmds) != 3 {
-		t.Fatalf("found %d curl commands, want 3:\n%s", len(cmds), out)
+	if len(cmds) != 4 {
+		t.Fatalf("found %d curl commands, want 4:\n%s", len(cmds), out)
 	}
 	answers := runCurls(t, cmds)
 	var page struct {
@@ -49,6 +50,24 @@ func TestDemo(t *testing.T) {
 	}
 	if answers[2].status != http.StatusCreated || answers[2].replayed {
 		t.Errorf("the transfer answered %d (replayed %v), want 201, new", answers[2].status, answers[2].replayed)
+	}
+	// The payment orders: the welcome counts some in every state (the open
+	// ones move on within seconds); the final ones are listed.
+	var orders struct {
+		Items []struct{ State string }
+	}
+	if err := json.Unmarshal([]byte(answers[3].body), &orders); err != nil {
+		t.Fatalf("the orders command answered %s: %v", answers[3].body, err)
+	}
+	states := map[string]int{}
+	for _, o := range orders.Items {
+		states[o.State]++
+	}
+	for _, st := range []string{"succeeded", "failed", "processing", "unknown", "created"} {
+		final := st == "succeeded" || st == "failed"
+		if !regexp.MustCompile(`[ (][1-9][0-9]* `+st+`[,;]`).MatchString(out) || (final && states[st] == 0) {
+			t.Errorf("demo orders %v (printed:\n%s): want some %s", states, out, st)
+		}
 	}
 	first.mustStop()
 

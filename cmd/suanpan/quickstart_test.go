@@ -58,14 +58,14 @@ func TestQuickstart(t *testing.T) {
 	})
 
 	waitHealthy(t, "http://"+addr, exited, stderr)
-	// The welcome is printed before the server answers; its last line ends it.
+	// The welcome is printed once the server answers; its last line ends it.
 	deadline := time.Now().Add(10 * time.Second)
 	for !strings.Contains(stdout.String(), "Stop with Ctrl-C") && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	cmds := curlCommands(t, stdout.String())
-	if len(cmds) != 3 {
-		t.Fatalf("found %d curl commands, want 3:\n%s", len(cmds), stdout)
+	if len(cmds) != 4 {
+		t.Fatalf("found %d curl commands, want 4:\n%s", len(cmds), stdout)
 	}
 	answers := runCurls(t, cmds)
 	if answers[2].status != http.StatusCreated {

@@ -19,7 +19,7 @@ const (
 	Customers     = 30 // personal customers, each with a wallet and a points account
 	MerchantCount = 3  // merchant customers, each with an auto-opened settlement account
 
-	payments     = 180 // payments at merchants, each earning points
+	shopPayments = 180 // payments at merchants, each earning points
 	transfers    = 90  // transfers between customers
 	topups       = 40  // top-ups after the opening ones
 	refunds      = 6   // refunds of payments, half in full, half in part
@@ -313,7 +313,7 @@ func newOpsPlan(wallets, points, shops []string) *opsPlan {
 		}
 		return amount
 	}
-	for i := range payments {
+	for i := range shopPayments {
 		w, m := rng.IntN(len(wallets)), rng.IntN(len(shops))
 		amount := spend(w, 5_00, 300_00)
 		if amount == 0 {

@@ -319,8 +319,11 @@ func (s *Scheduler) run(ctx context.Context, j *Job) {
 	}
 	if err != nil {
 		level := slog.LevelWarn
-		if state == Dead {
+		switch {
+		case state == Dead:
 			level = slog.LevelError
+		case ra != nil:
+			level = slog.LevelDebug // asked to run again later: no failure
 		}
 		s.opts.Log.Log(ctx, level, "job failed", "job", j.ID, "kind", j.Kind, "attempt", j.Attempts, "state", state, "err", err)
 	}

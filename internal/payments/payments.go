@@ -26,6 +26,7 @@
 package payments
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 
@@ -63,6 +64,16 @@ func (e *Error) Error() string {
 		return fmt.Sprintf("%s: %s (%s)", e.Code, e.Message, e.Field)
 	}
 	return fmt.Sprintf("%s: %s", e.Code, e.Message)
+}
+
+// ErrorCode returns the code of the payments error in err's chain, or ""
+// when there is none.
+func ErrorCode(err error) Code {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ""
 }
 
 func errorf(code Code, field, format string, args ...any) *Error {
