@@ -116,7 +116,16 @@ func parseBatch(content []byte, scale int) ([]batchLine, error) {
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		no, _ := r.FieldPos(0)
+		var no int
+		var pe *csv.ParseError
+		switch {
+		case errors.As(err, &pe):
+			no = pe.StartLine // FieldPos has no record to point into
+		case err != nil:
+			return nil, invalid("file", "the file does not read: %v", err)
+		default:
+			no, _ = r.FieldPos(0)
+		}
 		if len(lines) >= MaxBatchLines {
 			return nil, errorf(CodeBatchTooLarge, "file", "the file has more than %d lines", MaxBatchLines)
 		}
