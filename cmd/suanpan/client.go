@@ -68,6 +68,40 @@ type answer struct {
 // Idempotency-Key idemKey when not empty. A 2xx answer is decoded into out
 // (nil: not decoded); any other becomes a *problemError.
 func (c *client) call(ctx context.Context, method, path string, query url.Values, body, out any, idemKey string) (*answer, error) {
+	var b []byte
+	if body != nil {
+		var err error
+		if b, err = json.Marshal(body); err != nil {
+			return nil, fmt.Errorf("encode request: %w", err)
+		}
+	}
+	ans, err := c.send(ctx, method, path, query, "application/json", b, idemKey)
+	if err != nil {
+		return nil, err
+	}
+	if out != nil {
+		if err := json.Unmarshal(ans.raw, out); err != nil {
+			return nil, fmt.Errorf("%s %s: decode answer: %w", method, path, err)
+		}
+	}
+	return ans, nil
+}
+
+// raw sends a request with a raw body (nil: none) of contentType and
+// returns the answer's body as it is (a CSV file, say); a non-2xx answer
+// becomes a *problemError.
+func (c *client) raw(ctx context.Context, method, path string, query url.Values, contentType string, body []byte) ([]byte, error) {
+	ans, err := c.send(ctx, method, path, query, contentType, body, "")
+	if err != nil {
+		return nil, err
+	}
+	return ans.raw, nil
+}
+
+// send sends one request with body (nil: none) of contentType and the
+// Idempotency-Key idemKey when not empty, and reads the answer: a 2xx one
+// as it is, any other as a *problemError.
+func (c *client) send(ctx context.Context, method, path string, query url.Values, contentType string, body []byte, idemKey string) (*answer, error) {
 	if c.http == nil {
 		c.http = &http.Client{Timeout: clientTimeout}
 	}
@@ -80,20 +114,18 @@ func (c *client) call(ctx context.Context, method, path string, query url.Values
 	}
 	var rd io.Reader
 	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return nil, fmt.Errorf("encode request: %w", err)
-		}
-		rd = bytes.NewReader(b)
+		rd = bytes.NewReader(body)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
 	if err != nil {
 		return nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+c.APIKey)
-	req.Header.Set("Accept", "application/json")
+	if contentType == "application/json" {
+		req.Header.Set("Accept", contentType)
+	}
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Type", contentType)
 	}
 	if idemKey != "" {
 		req.Header.Set("Idempotency-Key", idemKey)
@@ -117,11 +149,6 @@ func (c *client) call(ctx context.Context, method, path string, query url.Values
 		}
 		p.Status = resp.StatusCode
 		return nil, p
-	}
-	if out != nil {
-		if err := json.Unmarshal(raw, out); err != nil {
-			return nil, fmt.Errorf("%s %s: decode answer: %w", method, u.Redacted(), err)
-		}
 	}
 	return &answer{raw: raw, replayed: resp.Header.Get("Idempotent-Replayed") == "true"}, nil
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -66,53 +65,6 @@ type WebhooksCmd struct {
 	Delete     WebhooksDeleteCmd     `cmd:"" help:"Delete a webhook with its deliveries."`
 	Deliveries WebhooksDeliveriesCmd `cmd:"" help:"List webhook deliveries, newest first."`
 	Redeliver  WebhooksRedeliverCmd  `cmd:"" help:"Send a delivery again now."`
-}
-
-// raw sends a request with a raw body (nil: none) of contentType and
-// returns the answer's body as it is; a non-2xx answer becomes a
-// *problemError. The JSON commands use call.
-func (c *client) raw(ctx context.Context, method, path string, query url.Values, contentType string, body []byte) ([]byte, error) {
-	if c.http == nil {
-		c.http = &http.Client{Timeout: clientTimeout}
-	}
-	u, err := url.Parse(strings.TrimRight(c.Server, "/") + path)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("--server %q is not an http:// or https:// URL", c.Server)
-	}
-	u.RawQuery = query.Encode()
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+c.APIKey)
-	if body != nil {
-		req.Header.Set("Content-Type", contentType)
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", method, u.Redacted(), err)
-	}
-	defer resp.Body.Close()
-	out, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("%s %s: read answer: %w", method, u.Redacted(), err)
-	}
-	if len(out) > maxResponseBytes {
-		return nil, fmt.Errorf("%s %s: answer larger than %d bytes", method, u.Redacted(), maxResponseBytes)
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		p := &problemError{}
-		if err := json.Unmarshal(out, p); err != nil || p.Code == "" {
-			return nil, fmt.Errorf("%s %s: HTTP %d: %.200s", method, u.Redacted(), resp.StatusCode, out)
-		}
-		p.Status = resp.StatusCode
-		return nil, p
-	}
-	return out, nil
 }
 
 // pageQuery is the query of a list command: its filters that are set, and

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/suanpan/suanpan/internal/store"
 )
@@ -59,34 +58,13 @@ func (s *Scheduler) List(ctx context.Context, f Filter) ([]*Job, string, error) 
 		return nil, "", &Error{Code: CodeInvalidRequest, Field: "state",
 			Message: "state must be one of pending, running, succeeded, dead, cancelled"}
 	}
-	var where []string
-	var args []any
-	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
-	if f.Kind != "" {
-		where = append(where, "kind = "+arg(f.Kind))
-	}
-	if f.State != "" {
-		where = append(where, "state = "+arg(string(f.State)))
-	}
-	if f.After != "" {
-		where = append(where, "id > "+arg(f.After))
-	}
-	if f.Scope != nil {
-		if len(f.Scope) == 0 {
-			return nil, "", nil
-		}
-		marks := make([]string, len(f.Scope))
-		for i, inst := range f.Scope {
-			marks[i] = arg(inst)
-		}
-		where = append(where, "institution_id IN ("+strings.Join(marks, ", ")+")")
-	}
-	q := `SELECT ` + jobCols + ` FROM jobs`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += " ORDER BY id LIMIT " + arg(f.Limit+1)
-	rows, err := s.db.Read.QueryContext(ctx, q, args...)
+	var w store.Where
+	w.Add("kind = ?", f.Kind)
+	w.Add("state = ?", string(f.State))
+	w.Add("id > ?", f.After)
+	w.In("institution_id", f.Scope)
+	q := `SELECT ` + jobCols + ` FROM jobs WHERE ` + w.String() + ` ORDER BY id LIMIT ` + w.Arg(f.Limit+1)
+	rows, err := s.db.Read.QueryContext(ctx, q, w.Args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("list jobs: %w", err)
 	}

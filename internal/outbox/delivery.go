@@ -146,15 +146,15 @@ func (s *Webhooks) ListDeliveries(ctx context.Context, f DeliveryFilter) (ds []*
 	default:
 		return nil, "", fieldErr("state", "state must be pending, delivered or failed")
 	}
-	q := &query{}
-	q.in("d.institution_id", f.Scope)
-	q.add("d.webhook_id = ?", f.WebhookID)
-	q.add("d.event_id = ?", f.EventID)
-	q.add("d.state = ?", string(f.State))
-	q.add("d.id < ?", f.After)
+	q := &store.Where{}
+	q.In("d.institution_id", f.Scope)
+	q.Add("d.webhook_id = ?", f.WebhookID)
+	q.Add("d.event_id = ?", f.EventID)
+	q.Add("d.state = ?", string(f.State))
+	q.Add("d.id < ?", f.After)
 	limit := pageSize(f.Limit)
-	rows, err := s.db.Read.QueryContext(ctx, `SELECT `+deliveryCols+deliveryFrom+` WHERE `+q.where()+
-		` ORDER BY d.id DESC LIMIT `+strconv.Itoa(limit+1), q.args...)
+	rows, err := s.db.Read.QueryContext(ctx, `SELECT `+deliveryCols+deliveryFrom+` WHERE `+q.String()+
+		` ORDER BY d.id DESC LIMIT `+strconv.Itoa(limit+1), q.Args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("list deliveries: %w", err)
 	}

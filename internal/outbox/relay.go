@@ -233,7 +233,7 @@ func activeSubscribers(ctx context.Context, tx *sql.Tx) ([]*subscriber, error) {
 // fillPaths sets the events' institution tree paths ("" for an institution
 // not in the tree).
 func fillPaths(ctx context.Context, tx *sql.Tx, events []*pendingEvent) error {
-	q := &query{}
+	q := &store.Where{}
 	seen := map[string]bool{}
 	var ids []string
 	for _, e := range events {
@@ -242,8 +242,8 @@ func fillPaths(ctx context.Context, tx *sql.Tx, events []*pendingEvent) error {
 			ids = append(ids, e.inst)
 		}
 	}
-	q.in("id", ids)
-	rows, err := tx.QueryContext(ctx, `SELECT id, path FROM institutions WHERE `+q.where(), q.args...)
+	q.In("id", ids)
+	rows, err := tx.QueryContext(ctx, `SELECT id, path FROM institutions WHERE `+q.String(), q.Args...)
 	if err != nil {
 		return err
 	}

@@ -288,12 +288,12 @@ func (s *Webhooks) Get(ctx context.Context, scope []string, id string) (*Webhook
 // is the cursor for the following page, or "" after the last. Permission:
 // webhooks:read.
 func (s *Webhooks) List(ctx context.Context, scope []string, after string, limit int) (ws []*Webhook, next string, err error) {
-	q := &query{}
-	q.in("institution_id", scope)
-	q.add("id > ?", after)
+	q := &store.Where{}
+	q.In("institution_id", scope)
+	q.Add("id > ?", after)
 	limit = pageSize(limit)
-	rows, err := s.db.Read.QueryContext(ctx, `SELECT `+webhookCols+` FROM webhooks WHERE `+q.where()+
-		` ORDER BY id LIMIT `+strconv.Itoa(limit+1), q.args...)
+	rows, err := s.db.Read.QueryContext(ctx, `SELECT `+webhookCols+` FROM webhooks WHERE `+q.String()+
+		` ORDER BY id LIMIT `+strconv.Itoa(limit+1), q.Args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("list webhooks: %w", err)
 	}
@@ -421,48 +421,4 @@ func pageSize(limit int) int {
 		return defaultPage
 	}
 	return min(limit, maxPage)
-}
-
-// query builds a WHERE clause with numbered placeholders.
-type query struct {
-	conds []string
-	args  []any
-	none  bool // an empty IN list: nothing matches
-}
-
-// add appends cond, whose one "?" becomes the next placeholder, unless v is
-// empty.
-func (q *query) add(cond, v string) {
-	if v == "" {
-		return
-	}
-	q.args = append(q.args, v)
-	q.conds = append(q.conds, strings.Replace(cond, "?", "$"+strconv.Itoa(len(q.args)), 1))
-}
-
-// in appends "col IN (vs)" unless vs is nil; an empty vs matches nothing.
-func (q *query) in(col string, vs []string) {
-	if vs == nil {
-		return
-	}
-	if len(vs) == 0 {
-		q.none = true
-		return
-	}
-	marks := make([]string, len(vs))
-	for i, v := range vs {
-		q.args = append(q.args, v)
-		marks[i] = "$" + strconv.Itoa(len(q.args))
-	}
-	q.conds = append(q.conds, col+" IN ("+strings.Join(marks, ", ")+")")
-}
-
-func (q *query) where() string {
-	if q.none {
-		return "1 = 0"
-	}
-	if len(q.conds) == 0 {
-		return "1 = 1"
-	}
-	return strings.Join(q.conds, " AND ")
 }

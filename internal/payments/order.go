@@ -549,38 +549,16 @@ func (s *Service) ListOrders(ctx context.Context, f OrderFilter) ([]*Order, stri
 	if f.Limit > 500 {
 		return nil, "", invalid("limit", "limit must be at most 500")
 	}
-	var where []string
-	var args []any
-	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
-	add := func(col, v string) {
-		if v != "" {
-			where = append(where, col+" = "+arg(v))
-		}
-	}
-	add("state", string(f.State))
-	add("channel_id", f.ChannelID)
-	add("direction", string(f.Direction))
-	add("batch_id", f.BatchID)
-	add("business_date", f.Date)
-	if f.After != "" {
-		where = append(where, "id > "+arg(f.After))
-	}
-	if f.Scope != nil {
-		if len(f.Scope) == 0 {
-			return nil, "", nil
-		}
-		marks := make([]string, len(f.Scope))
-		for i, inst := range f.Scope {
-			marks[i] = arg(inst)
-		}
-		where = append(where, "institution_id IN ("+strings.Join(marks, ", ")+")")
-	}
-	q := `SELECT ` + orderCols + ` FROM payment_orders`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += " ORDER BY id LIMIT " + arg(f.Limit+1)
-	rows, err := s.db.Read.QueryContext(ctx, q, args...)
+	var w store.Where
+	w.Add("state = ?", string(f.State))
+	w.Add("channel_id = ?", f.ChannelID)
+	w.Add("direction = ?", string(f.Direction))
+	w.Add("batch_id = ?", f.BatchID)
+	w.Add("business_date = ?", f.Date)
+	w.Add("id > ?", f.After)
+	w.In("institution_id", f.Scope)
+	q := `SELECT ` + orderCols + ` FROM payment_orders WHERE ` + w.String() + ` ORDER BY id LIMIT ` + w.Arg(f.Limit+1)
+	rows, err := s.db.Read.QueryContext(ctx, q, w.Args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("list orders: %w", err)
 	}

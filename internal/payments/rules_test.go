@@ -225,3 +225,33 @@ func TestBulkPayouts(t *testing.T) {
 		w.verify()
 	})
 }
+
+// The channel took a pay-in but the account refuses the credit (frozen):
+// the order fails with the refusal's code, nothing is posted, and the
+// failure is one event.
+func TestPayInCreditRefused(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db, worldOptions{})
+		acct := w.wallet(cny("1.00"))
+		o := w.create(payments.OrderRequest{Reference: "in", ChannelID: w.channels[channel.QRWallet].ID,
+			Direction: channel.PayIn, Account: acct, Amount: cny("5.00")})
+		if _, _, err := w.ledger.SetStatus(w.ctx, ledger.StatusChange{AccountID: acct, Status: ledger.StatusFrozen}); err != nil {
+			t.Fatal(err)
+		}
+		w.sim.Settle()
+		got := w.order(o.ID)
+		if got.State != payments.StateFailed || got.FailureCode != string(ledger.CodeAccountFrozen) || got.TransactionID != "" {
+			t.Fatalf("order %s %q %q, want failed with account_frozen and no posting", got.State, got.FailureCode, got.TransactionID)
+		}
+		trs, err := w.svc.Transitions(w.ctx, o.ID, nil)
+		if err != nil || trs[len(trs)-1].Cause != payments.CauseCredit {
+			t.Errorf("last transition %+v (%v), want cause %s", trs[len(trs)-1], err, payments.CauseCredit)
+		}
+		if b := w.balance(acct); b.CreditsPosted != cny("1.00") {
+			t.Errorf("balance %+v: the refused credit posted", b)
+		}
+		if ev := w.events(o.ID); ev["payment_order.failed"] != 1 || ev["payment_order.succeeded"] != 0 {
+			t.Errorf("events %v", ev)
+		}
+	})
+}
