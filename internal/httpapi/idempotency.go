@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/suanpan/suanpan/internal/ledger"
 )
@@ -67,14 +68,22 @@ func (s *Server) lookup(ctx context.Context, k *idem) (string, error) {
 // row when several writes of one request store the same key (a batch).
 func (s *Server) record(k *idem, orIgnore bool) ledger.Write {
 	return func(ctx context.Context, tx *sql.Tx, tr *ledger.Transaction) error {
-		q := `INSERT INTO idempotency_keys (institution_id, key, request_hash, operation, result, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6)`
 		result := tr.ID
 		if orIgnore {
-			q += ` ON CONFLICT (institution_id, key) DO NOTHING`
 			result = "batch"
 		}
-		_, err := s.Ledger.Tx(tx).ExecContext(ctx, q, k.inst, k.key, k.hash, k.op, result, tr.CreatedAt.UnixMicro())
-		return err
+		return s.storeKey(ctx, s.Ledger.Tx(tx), k, result, tr.CreatedAt, orIgnore)
 	}
+}
+
+// storeKey stores the key with its result (the ID the request made) in
+// the request's storage transaction.
+func (s *Server) storeKey(ctx context.Context, ex ledger.Execer, k *idem, result string, at time.Time, orIgnore bool) error {
+	q := `INSERT INTO idempotency_keys (institution_id, key, request_hash, operation, result, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6)`
+	if orIgnore {
+		q += ` ON CONFLICT (institution_id, key) DO NOTHING`
+	}
+	_, err := ex.ExecContext(ctx, q, k.inst, k.key, k.hash, k.op, result, at.UnixMicro())
+	return err
 }

@@ -202,7 +202,13 @@ type orderBody struct {
 
 type orderOut struct {
 	Status int
-	Body   *OrderView
+	ReplayHeader
+	Body *OrderView
+}
+
+type orderIn struct {
+	IdempotencyHeader
+	Body orderBody
 }
 
 type listOrdersIn struct {
@@ -287,7 +293,7 @@ func (s *Server) registerPayments() {
 			"or refund holds the amount at once (so a refused hold refuses the order) and posts or releases it on the outcome. " +
 			"The order is sent to the channel before the answer (201); without a definite answer it is unknown and queried " +
 			"until one comes. The reference is the idempotency key: the same order again under it returns the existing one " +
-			"(200) and sends nothing.",
+			"(200) and sends nothing. An Idempotency-Key is accepted too.",
 		DefaultStatus: http.StatusCreated}, auth.PaymentsOrder, s.createOrder)
 	register(s, huma.Operation{OperationID: "list-payment-orders", Method: http.MethodGet, Path: "/payments/orders", Tags: tags,
 		Summary: "Payment orders", Description: "Of the caller's institutions, oldest first, a page at a time."}, auth.PaymentsRead, s.listOrders)
@@ -434,16 +440,34 @@ func (s *Server) updateChannel(ctx context.Context, in *channelUpdateIn) (*chann
 	return &channelOut{Body: channelView(c)}, nil
 }
 
-func (s *Server) createOrder(ctx context.Context, in *struct{ Body orderBody }) (*orderOut, error) {
+func (s *Server) createOrder(ctx context.Context, in *orderIn) (*orderOut, error) {
 	ps, err := s.payments(ctx)
 	if err != nil {
 		return nil, err
 	}
 	p, b := principal(ctx), in.Body
+	k, err := newIdem(p.InstitutionID, in.IdempotencyKey, "payment_orders.create", b)
+	if err != nil {
+		return nil, err
+	}
+	if out, err := s.replayOrder(ctx, k); out != nil || err != nil {
+		return out, err
+	}
+	writes := []payments.Write{s.auditOrder(ctx, "payment_orders.create", nil)}
+	if k != nil {
+		writes = append(writes, func(wctx context.Context, tx *sql.Tx, _, o *payments.Order) error {
+			return s.storeKey(wctx, s.Ledger.Tx(tx), k, o.ID, o.CreatedAt, false)
+		})
+	}
 	o, duplicate, err := ps.Create(ctx, payments.OrderRequest{Reference: b.Reference, ChannelID: b.ChannelID,
 		Direction: channel.Direction(b.Direction), Account: b.Account, Amount: b.Amount, Party: b.Party, PartyName: b.PartyName,
-		Memo: b.Memo, Original: b.Original, Scope: p.Scope, CreatedBy: p.KeyID,
-		Writes: []payments.Write{s.auditOrder(ctx, "payment_orders.create", nil)}})
+		Memo: b.Memo, Original: b.Original, Scope: p.Scope, CreatedBy: p.KeyID, Writes: writes})
+	if err != nil && k != nil {
+		// Most likely a concurrent request with the same key won the race.
+		if out, rerr := s.replayOrder(ctx, k); out != nil || rerr != nil {
+			return out, rerr
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -452,6 +476,22 @@ func (s *Server) createOrder(ctx context.Context, in *struct{ Body orderBody }) 
 		status = http.StatusOK
 	}
 	return &orderOut{Status: status, Body: s.orderView(ctx, o)}, nil
+}
+
+// replayOrder answers a request whose Idempotency-Key made an order before
+// with that order (nil when the key is new).
+func (s *Server) replayOrder(ctx context.Context, k *idem) (*orderOut, error) {
+	id, err := s.lookup(ctx, k)
+	if err != nil || id == "" {
+		return nil, err
+	}
+	o, err := s.Payments.GetOrder(ctx, id, principal(ctx).Scope)
+	if err != nil {
+		return nil, err
+	}
+	out := &orderOut{Status: http.StatusOK, Body: s.orderView(ctx, o)}
+	out.Replayed = true
+	return out, nil
 }
 
 func (s *Server) listOrders(ctx context.Context, in *listOrdersIn) (*orderPage, error) {

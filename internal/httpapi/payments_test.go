@@ -414,6 +414,38 @@ func TestPaymentOrders(t *testing.T) {
 	})
 }
 
+// An Idempotency-Key replays an order; the key with another order is
+// refused and makes nothing.
+func TestPaymentOrderIdempotencyKey(t *testing.T) {
+	eachAPI(t, func(t *testing.T, a *api) {
+		a.newAsset("CNY", 2)
+		a.newInstitution("pa", "root")
+		admin, poster := a.newKey("pa", auth.RoleAdmin), a.newKey("pa", auth.RolePoster)
+		b := a.payBooks(admin, "pa")
+
+		keyed := map[string]any{"reference": "in-key", "channel_id": b.channel, "direction": "pay_in", "account": b.wallet, "amount": 500}
+		var k1, k2 httpapi.OrderView
+		a.must(http.StatusCreated, poster, "POST", "/v1/payments/orders", keyed, &k1, "Idempotency-Key", "order-key-1")
+		r := a.must(http.StatusOK, poster, "POST", "/v1/payments/orders", keyed, &k2, "Idempotency-Key", "order-key-1")
+		if k2.ID != k1.ID || r.Header.Get("Idempotent-Replayed") != "true" {
+			t.Errorf("replay %s (replayed %q), want %s", k2.ID, r.Header.Get("Idempotent-Replayed"), k1.ID)
+		}
+		other := map[string]any{"reference": "in-key-2", "channel_id": b.channel, "direction": "pay_in", "account": b.wallet, "amount": 501}
+		a.fail(http.StatusConflict, "idempotency_key_reused", "header.Idempotency-Key", poster, "POST", "/v1/payments/orders", other,
+			"Idempotency-Key", "order-key-1")
+		var listed struct{ Items []httpapi.OrderView }
+		a.must(http.StatusOK, poster, "GET", "/v1/payments/orders", nil, &listed)
+		for _, o := range listed.Items {
+			if o.Reference == "in-key-2" {
+				t.Errorf("the refused request made order %s", o.ID)
+			}
+		}
+		if len(listed.Items) != 1 {
+			t.Errorf("%d orders, want the one", len(listed.Items))
+		}
+	})
+}
+
 func TestPaymentCallback(t *testing.T) {
 	eachAPI(t, func(t *testing.T, a *api) {
 		a.newAsset("CNY", 2)
