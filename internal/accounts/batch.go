@@ -76,8 +76,11 @@ const (
 	BatchFailed  = "failed" // the file could not be processed at all (Error says why)
 )
 
-// EventBatchUploaded is emitted when a batch is stored.
-const EventBatchUploaded = "batch.uploaded"
+// The events of a batch: stored, and every line's result recorded.
+const (
+	EventBatchUploaded = "batch.uploaded"
+	EventBatchDone     = "batch.done"
+)
 
 // Batch is an uploaded batch and its progress.
 type Batch struct {
@@ -453,11 +456,16 @@ func (s *Batches) process(ctx context.Context, id string) error {
 		COALESCE(SUM(CASE WHEN status = 'ok' THEN 0 ELSE 1 END), 0) FROM batch_lines WHERE batch_id = $1`, id).Scan(&ok, &bad); err != nil {
 		return fmt.Errorf("count batch %s: %w", id, err)
 	}
-	if _, err := s.db.Write.ExecContext(ctx, `UPDATE batches SET status = 'done', succeeded = $1, failed_lines = $2,
-		finished_at = $3, lease_until = 0 WHERE id = $4`, ok, bad, s.clock.Now().UnixMicro(), id); err != nil {
-		return fmt.Errorf("finish batch %s: %w", id, err)
-	}
-	return nil
+	now := s.clock.Now()
+	return s.db.InTx(ctx, store.TxOptions{}, func(tx *sql.Tx) error {
+		var inst string
+		if err := tx.QueryRowContext(ctx, `UPDATE batches SET status = 'done', succeeded = $1, failed_lines = $2,
+			finished_at = $3, lease_until = 0 WHERE id = $4 RETURNING institution_id`, ok, bad, now.UnixMicro(), id).Scan(&inst); err != nil {
+			return fmt.Errorf("finish batch %s: %w", id, err)
+		}
+		return recordEvent(ctx, tx, tx, &Event{Type: EventBatchDone, Subject: "batch:" + id, InstitutionID: inst,
+			CreatedAt: now, Payload: map[string]any{"batch_id": id, "succeeded": ok, "failed": bad}}, nil)
+	})
 }
 
 // parseBatchLine splits a line into its fields; a malformed line comes back

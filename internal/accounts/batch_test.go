@@ -69,6 +69,11 @@ func TestBatchGoodAndBadLines(t *testing.T) {
 		if err != nil || got.Status != accounts.BatchDone || got.Succeeded != 4 || got.Failed != 5 || got.FinishedAt == nil {
 			t.Fatalf("batch after processing: %+v %v", got, err)
 		}
+		var done int
+		if err := db.Read.QueryRow(`SELECT COUNT(*) FROM events WHERE type = $1 AND subject = $2`,
+			accounts.EventBatchDone, "batch:"+batch.ID).Scan(&done); err != nil || done != 1 {
+			t.Errorf("%d %s events (%v), want 1", done, accounts.EventBatchDone, err)
+		}
 		want := [][2]string{{"2", "ok"}, {"3", "ok"}, {"4", "ok"}, {"5", "account_not_found"}, {"6", "invalid_amount"},
 			{"7", "insufficient_funds"}, {"8", "invalid_operation"}, {"9", "invalid_line"}, {"11", "ok"}}
 		res := batchResults(t, bs, batch.ID)

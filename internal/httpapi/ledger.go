@@ -11,6 +11,7 @@ import (
 	"github.com/suanpan/suanpan/internal/audit"
 	"github.com/suanpan/suanpan/internal/auth"
 	"github.com/suanpan/suanpan/internal/ledger"
+	"github.com/suanpan/suanpan/internal/outbox"
 	"github.com/suanpan/suanpan/internal/store"
 )
 
@@ -268,7 +269,7 @@ func (s *Server) submitOne(ctx context.Context, key, op string, body any, req le
 	if out, err := s.replay(ctx, k); out != nil || err != nil {
 		return out, err
 	}
-	req.Writes = append(req.Writes, s.auditLedger(ctx))
+	req.Writes = append(req.Writes, s.auditLedger(ctx), s.transactionEvent())
 	if k != nil {
 		req.Writes = append(req.Writes, s.record(k, false))
 	}
@@ -318,6 +319,22 @@ func (s *Server) auditLedger(ctx context.Context) ledger.Write {
 				"type": tr.Type, "postings": tr.Postings, "hold_id": tr.HoldID, "reverses_id": tr.ReversesID,
 				"metadata": tr.Metadata}})
 		return err
+	}
+}
+
+// EventTransactionPosted is the event of a transaction posted through the
+// ledger routes (/v1/transactions, holds, batches); business operations
+// emit operation.completed instead.
+const EventTransactionPosted = "transaction.posted"
+
+// transactionEvent is the ride-along write of a ledger route's outbox
+// event.
+func (s *Server) transactionEvent() ledger.Write {
+	return func(ctx context.Context, tx *sql.Tx, tr *ledger.Transaction) error {
+		return outbox.Record(ctx, s.Ledger.Tx(tx), &outbox.Event{Type: EventTransactionPosted, Subject: "transaction:" + tr.ID,
+			InstitutionID: tr.InstitutionID, CreatedAt: tr.CreatedAt, Payload: map[string]any{"transaction_id": tr.ID,
+				"kind": tr.Kind, "type": tr.Type, "reference": tr.Reference, "postings": tr.Postings, "hold_id": tr.HoldID,
+				"reverses_id": tr.ReversesID, "business_date": tr.BusinessDate}})
 	}
 }
 
@@ -384,7 +401,7 @@ func (s *Server) createBatch(ctx context.Context, in *batchIn) (*batchOut, error
 	for i, it := range in.Body.Items {
 		reqs[i] = ledger.Request{Kind: ledger.Kind(it.Kind), InstitutionID: inst, Reference: it.Reference, Type: it.Type,
 			Metadata: it.Metadata, Timeout: time.Duration(it.TimeoutSeconds) * time.Second, HoldID: it.HoldID,
-			TransactionID: it.TransactionID, Amounts: it.Amounts, Writes: []ledger.Write{s.auditLedger(ctx)}}
+			TransactionID: it.TransactionID, Amounts: it.Amounts, Writes: []ledger.Write{s.auditLedger(ctx), s.transactionEvent()}}
 		if it.Postings != nil {
 			reqs[i].Postings = toPostings(it.Postings)
 		}

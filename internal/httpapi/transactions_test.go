@@ -609,3 +609,35 @@ func TestReversals(t *testing.T) {
 		})
 	})
 }
+
+// A transaction posted through the ledger routes emits one
+// transaction.posted event, in its transaction; a refusal emits none; a
+// replay by Idempotency-Key emits nothing more.
+func TestTransactionEvents(t *testing.T) {
+	eachAPI(t, func(t *testing.T, a *api) {
+		b := a.books()
+		count := func(subject string) int {
+			t.Helper()
+			var n int
+			if err := a.db.Read.QueryRow(`SELECT COUNT(*) FROM events WHERE type = $1 AND subject LIKE $2`,
+				httpapi.EventTransactionPosted, subject).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		var tr httpapi.TransactionView
+		for range 2 {
+			a.must(http.StatusCreated, a.admin, "POST", "/v1/transactions", transferBody("ev-1", b.bank, b.alice, "CNY", 100), &tr,
+				"Idempotency-Key", "ev-1")
+		}
+		a.fail(http.StatusUnprocessableEntity, "insufficient_funds", "", a.admin, "POST", "/v1/transactions",
+			transferBody("ev-2", b.alice, b.bob, "CNY", 101))
+		a.must(http.StatusOK, a.admin, "POST", "/v1/transactions/batch", map[string]any{"items": []any{
+			map[string]any{"kind": "transfer", "reference": "ev-3", "postings": []any{posting(b.bank, b.bob, "CNY", 5)}},
+			map[string]any{"kind": "transfer", "reference": "ev-4", "postings": []any{posting(b.bank, b.bob, "CNY", 6)}},
+		}}, nil)
+		if got, total := count("transaction:"+tr.ID), count("transaction:%"); got != 1 || total != 3 {
+			t.Errorf("events: %d for the transfer, %d in all; want 1 and 3", got, total)
+		}
+	})
+}
