@@ -170,7 +170,6 @@ var paymentsStatus = map[payments.Code]int{
 	payments.CodeOrderNotFound:         http.StatusNotFound,
 	payments.CodeReferenceConflict:     http.StatusConflict,
 	payments.CodeBadSignature:          http.StatusUnauthorized,
-	payments.CodeInvalidOrderChange:    http.StatusConflict,
 	payments.CodeBatchNotFound:         http.StatusNotFound,
 	payments.CodeBatchTooLarge:         http.StatusRequestEntityTooLarge,
 }

@@ -47,7 +47,6 @@ const (
 	CodeOrderNotFound         Code = "order_not_found"
 	CodeReferenceConflict     Code = "reference_conflict"
 	CodeBadSignature          Code = "bad_signature"
-	CodeInvalidOrderChange    Code = "invalid_order_change"
 	CodeBatchNotFound         Code = "payment_batch_not_found"
 	CodeBatchTooLarge         Code = "payment_batch_too_large"
 )
