@@ -6,10 +6,13 @@ import (
 
 	"github.com/suanpan/suanpan/internal/accounts"
 	"github.com/suanpan/suanpan/internal/clock"
+	"github.com/suanpan/suanpan/internal/outbox"
+	"github.com/suanpan/suanpan/internal/payments"
 )
 
-// RotateKeysCmd re-encrypts every customer's identity fields under the
-// current encryption key and rebuilds the ID-number index.
+// RotateKeysCmd re-encrypts every customer's identity fields, and the
+// payment channels' and webhooks' signing secrets, under the current
+// encryption key, and rebuilds the ID-number index.
 type RotateKeysCmd struct {
 	StoreFlags `embed:""`
 	// EncryptionKeys is a secret: it is never logged or printed.
@@ -32,6 +35,15 @@ func (c *RotateKeysCmd) Run(ctx context.Context, a *app) (err error) {
 	if err != nil {
 		return fmt.Errorf("rotate keys after %d customers: %w", n, err)
 	}
-	fmt.Fprintf(a.stdout, "re-encrypted %d customers under key %s; keys other than %s may now be removed\n", n, keys.Current(), keys.Current())
+	channels, err := payments.ResealSecrets(ctx, db, keys)
+	if err != nil {
+		return err
+	}
+	hooks, err := outbox.ResealSecrets(ctx, db, keys)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "re-encrypted %d customers, %d channel secrets and %d webhook secrets under key %s; keys other than %s may now be removed\n",
+		n, channels, hooks, keys.Current(), keys.Current())
 	return nil
 }

@@ -125,7 +125,7 @@ func newAPIServer(ctx context.Context, db *store.DB, cfg serverConfig, log *slog
 	s.ledger = ledger.New(db, ledger.Options{OnBatch: httpapi.LedgerMetrics(reg)})
 	s.ledger.StartSweeper(ctx, cfg.HoldSweepInterval, func(err error) { log.Error("expire holds", "err", err) })
 	s.auth = auth.NewService(db, clock.Real{})
-	if err := s.startPayments(ctx, cfg, log, reg); err != nil {
+	if err := s.startPayments(ctx, cfg, keys, log, reg); err != nil {
 		return nil, errors.Join(err, s.ledger.Close())
 	}
 	s.api = httpapi.New(httpapi.Deps{DB: db, Ledger: s.ledger, Auth: s.auth, Customers: accounts.NewCustomers(db, clock.Real{}, keys),
@@ -150,13 +150,15 @@ func (s *apiServer) bootstrap(ctx context.Context, adminKey string) (token strin
 const batchPollInterval = time.Second
 
 // startPayments builds the payments service, the job scheduler and the
-// outbox relay (with NATS when configured) and starts the latter two.
-func (s *apiServer) startPayments(ctx context.Context, cfg serverConfig, log *slog.Logger, reg *prometheus.Registry) error {
+// outbox relay (with NATS when configured) and starts the latter two. The
+// channels' and webhooks' signing secrets are encrypted at rest with keys,
+// the customers' keyring.
+func (s *apiServer) startPayments(ctx context.Context, cfg serverConfig, keys *accounts.Keyring, log *slog.Logger, reg *prometheus.Registry) error {
 	clk := clock.Real{}
 	s.products = accounts.NewProductService(s.db, clk)
 	s.ops = accounts.NewOperations(s.ledger, s.products, accounts.OperationsConfig{})
 	s.jobs = jobs.New(s.db, clk, jobs.Options{Log: log})
-	s.webhooks = outbox.NewWebhooks(s.db, clk, outbox.WebhookOptions{})
+	s.webhooks = outbox.NewWebhooks(s.db, clk, outbox.WebhookOptions{Secrets: keys})
 	s.webhooks.Register(s.jobs)
 	var streamer *outbox.Streamer
 	if cfg.NatsURL != "" {
@@ -176,7 +178,7 @@ func (s *apiServer) startPayments(ctx context.Context, cfg serverConfig, log *sl
 		callbacks = strings.TrimRight(cfg.PublicURL, "/") + callbackPath
 	}
 	s.payments = payments.New(payments.Config{DB: s.db, Ledger: s.ledger, Operations: s.ops, Jobs: s.jobs, Clock: clk,
-		CallbackURL: callbacks, Log: log})
+		CallbackURL: callbacks, Secrets: keys, Log: log})
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "suanpan_outbox_lag_seconds",
 		Help: "Age of the oldest event not yet handed to the webhook fan-out."}, func() float64 {
 		lag, err := s.relay.Lag(context.Background())

@@ -432,7 +432,27 @@ func TestRotateKeys(t *testing.T) {
 	r := startCommand(t, "http", "serve", "--addr", "127.0.0.1:0", "--store", path)
 	key := tokenPattern.FindString(r.stdout.String())
 	created := mustFetch(t, 201, "POST", r.url+"/v1/customers", key, `{"type":"personal","name":"Li","id_doc_type":"passport","id_doc_number":"E12345678"}`)
+	// Signing secrets are sealed under the same keys.
+	mustFetch(t, 201, "POST", r.url+"/v1/webhooks", key, `{"url":"https://hooks.example.com/suanpan","secret":"whsec_`+
+		base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))+`"}`)
+	mustFetch(t, 201, "POST", r.url+"/v1/payments/channels", key, `{"code":"bank","kind":"bank_transfer","asset":"CNY",`+
+		`"endpoint":"https://bank.example.com","merchant_id":"m1","secret":"channel-secret"}`)
 	r.mustStop()
+	sealedWith := func(table, keyID string) {
+		t.Helper()
+		db, err := store.Open(context.Background(), path, store.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		var secret string
+		if err := db.Read.QueryRow(`SELECT secret FROM ` + table).Scan(&secret); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(secret, keyID+":") || strings.Contains(secret, "channel-secret") {
+			t.Errorf("%s secret stored as %q, want sealed with key %s", table, secret, keyID)
+		}
+	}
 	var cust httpapi.CustomerView
 	if err := json.Unmarshal([]byte(created), &cust); err != nil {
 		t.Fatal(err)
@@ -442,9 +462,15 @@ func TestRotateKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	keys := "k2:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{9}, 32)) + "," + strings.TrimSpace(string(old))
-	if out := mustRun(t, 0, "rotate-keys", "--store", path, "--encryption-keys", keys); !strings.Contains(out, "re-encrypted 1 customers under key k2") {
+	oldID, _, _ := strings.Cut(strings.TrimSpace(string(old)), ":")
+	sealedWith("payment_channels", oldID)
+	sealedWith("webhooks", oldID)
+	if out := mustRun(t, 0, "rotate-keys", "--store", path, "--encryption-keys", keys); !strings.Contains(out,
+		"re-encrypted 1 customers, 1 channel secrets and 1 webhook secrets under key k2") {
 		t.Errorf("rotate-keys printed %q", out)
 	}
+	sealedWith("payment_channels", "k2")
+	sealedWith("webhooks", "k2")
 	if out := mustRun(t, 0, "rotate-keys", "--store", path, "--encryption-keys", keys); !strings.Contains(out, "re-encrypted 0 customers") {
 		t.Errorf("second rotate-keys printed %q", out)
 	}

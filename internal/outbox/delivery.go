@@ -344,6 +344,9 @@ func (s *Webhooks) target(ctx context.Context, id string) (*target, error) {
 		return nil, err
 	}
 	t.d, t.active = d, active == 1
+	if t.secret, err = s.open(d.WebhookID, t.secret); err != nil {
+		return nil, err
+	}
 	t.env.ID, t.env.Type, t.env.CreatedAt, t.env.Data = d.EventID, d.EventType, fromMicros(created), json.RawMessage(data)
 	return &t, nil
 }

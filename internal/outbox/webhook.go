@@ -88,9 +88,35 @@ type WebhookUpdate struct {
 // Webhooks stores webhook subscriptions and their deliveries, and delivers
 // them (see Register).
 type Webhooks struct {
-	db     *store.DB
-	clock  clock.Clock
-	client *http.Client
+	db      *store.DB
+	clock   clock.Clock
+	client  *http.Client
+	secrets store.Sealer
+}
+
+// secretField names the webhook secret for its Sealer.
+const secretField = "webhooks.secret"
+
+// seal returns the secret as stored: encrypted when there is a Sealer.
+func (s *Webhooks) seal(id, secret string) (string, error) {
+	if s.secrets == nil {
+		return secret, nil
+	}
+	return s.secrets.Encrypt(secretField, id, secret)
+}
+
+// ResealSecrets re-encrypts every webhook's secret under sealer's current
+// key (`suanpan rotate-keys`) and returns how many it did.
+func ResealSecrets(ctx context.Context, db *store.DB, sealer store.Sealer) (int, error) {
+	return store.Reseal(ctx, db, sealer, "webhooks", "secret", secretField)
+}
+
+// open returns a stored secret in the clear.
+func (s *Webhooks) open(id, stored string) (string, error) {
+	if s.secrets == nil {
+		return stored, nil
+	}
+	return s.secrets.Decrypt(secretField, id, stored)
 }
 
 // WebhookOptions tune Webhooks.
@@ -101,6 +127,10 @@ type WebhookOptions struct {
 	// Transport sends the requests; default a clone of
 	// http.DefaultTransport.
 	Transport http.RoundTripper
+	// Secrets, when set, encrypts the webhooks' signing secrets at rest;
+	// without it they are stored as they are. Use one or the other for the
+	// life of a store.
+	Secrets store.Sealer
 }
 
 // maxRedirects bounds the redirects a delivery follows (to its own host).
@@ -127,7 +157,7 @@ func NewWebhooks(db *store.DB, clk clock.Clock, opts WebhookOptions) *Webhooks {
 			return nil
 		},
 	}
-	return &Webhooks{db: db, clock: clk, client: client}
+	return &Webhooks{db: db, clock: clk, client: client, secrets: opts.Secrets}
 }
 
 func inScope(scope []string, inst string) bool {
@@ -177,9 +207,13 @@ func (s *Webhooks) Create(ctx context.Context, scope []string, in NewWebhook, wr
 		if n >= MaxWebhooks {
 			return errorf(CodeTooManyWebhooks, "institution %s already has %d webhooks", w.InstitutionID, MaxWebhooks)
 		}
+		stored, err := s.seal(w.ID, secret)
+		if err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO webhooks (id, institution_id, url, secret, event_types, active,
 			description, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $7)`,
-			w.ID, w.InstitutionID, w.URL, secret, string(filter), w.Description, now.UnixMicro()); err != nil {
+			w.ID, w.InstitutionID, w.URL, stored, string(filter), w.Description, now.UnixMicro()); err != nil {
 			return fmt.Errorf("create webhook: %w", err)
 		}
 		return runWrites(ctx, tx, writes)
@@ -382,8 +416,12 @@ func (s *Webhooks) RotateSecret(ctx context.Context, scope []string, id, secret 
 			return err
 		}
 		w.UpdatedAt = s.clock.Now().UTC().Truncate(time.Microsecond)
+		stored, err := s.seal(w.ID, secret)
+		if err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `UPDATE webhooks SET secret = $1, updated_at = $2 WHERE id = $3`,
-			secret, w.UpdatedAt.UnixMicro(), w.ID); err != nil {
+			stored, w.UpdatedAt.UnixMicro(), w.ID); err != nil {
 			return fmt.Errorf("rotate webhook secret %s: %w", id, err)
 		}
 		return runWrites(ctx, tx, writes)

@@ -77,7 +77,18 @@ type Channel struct {
 	CreatedAt  time.Time    `json:"created_at"`
 	UpdatedAt  time.Time    `json:"updated_at"`
 
-	secret string
+	secret string // as stored: sealed when the service has a Sealer
+}
+
+// secretField names the channel secret for the Sealer.
+const secretField = "payment_channels.secret"
+
+// seal returns a channel's secret as stored.
+func (s *Service) seal(id, secret string) (string, error) {
+	if s.secrets == nil {
+		return secret, nil
+	}
+	return s.secrets.Encrypt(secretField, id, secret)
 }
 
 // ChannelSpec creates or replaces a channel's configuration. On update an
@@ -262,6 +273,9 @@ func (s *Service) CreateChannel(ctx context.Context, spec ChannelSpec, writes ..
 	if err != nil {
 		return nil, err
 	}
+	if c.secret, err = s.seal(c.ID, spec.Secret); err != nil {
+		return nil, err
+	}
 	err = s.db.InTx(ctx, store.TxOptions{}, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO payment_channels (`+channelCols+`)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)`,
@@ -306,7 +320,9 @@ func (s *Service) UpdateChannel(ctx context.Context, id string, spec ChannelSpec
 		c := *before
 		c.Name, c.Endpoint, c.MerchantID, c.Asset, c.Params, c.Status = spec.Name, spec.Endpoint, spec.MerchantID, spec.Asset, spec.Params, spec.Status
 		if spec.Secret != "" {
-			c.secret = spec.Secret
+			if c.secret, err = s.seal(c.ID, spec.Secret); err != nil {
+				return err
+			}
 		}
 		c.Version++
 		c.UpdatedAt = s.clock.Now().UTC().Truncate(time.Microsecond)
@@ -432,8 +448,15 @@ func (s *Service) adapter(c *Channel) (channel.Adapter, error) {
 	if a, ok := s.adapters[c.ID]; ok && a.version == c.Version {
 		return a.Adapter, nil
 	}
+	secret := c.secret
+	if s.secrets != nil {
+		var err error
+		if secret, err = s.secrets.Decrypt(secretField, c.ID, c.secret); err != nil {
+			return nil, fmt.Errorf("channel %s: %w", c.Code, err)
+		}
+	}
 	a, err := channel.New(channel.Config{Kind: c.Kind, Endpoint: c.Endpoint, MerchantID: c.MerchantID,
-		Secret: c.secret, Timeout: time.Duration(c.Params.TimeoutMs) * time.Millisecond, Clock: s.clock, Client: s.client})
+		Secret: secret, Timeout: time.Duration(c.Params.TimeoutMs) * time.Millisecond, Clock: s.clock, Client: s.client})
 	if err != nil {
 		return nil, fmt.Errorf("channel %s: %w", c.Code, err)
 	}
@@ -444,4 +467,10 @@ func (s *Service) adapter(c *Channel) (channel.Adapter, error) {
 type versioned struct {
 	channel.Adapter
 	version int
+}
+
+// ResealSecrets re-encrypts every channel's secret under sealer's current
+// key (`suanpan rotate-keys`) and returns how many it did.
+func ResealSecrets(ctx context.Context, db *store.DB, sealer store.Sealer) (int, error) {
+	return store.Reseal(ctx, db, sealer, "payment_channels", "secret", secretField)
 }

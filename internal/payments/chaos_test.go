@@ -50,6 +50,7 @@ const (
 type chaosSetup struct {
 	Wallets []string `json:"wallets"`
 	Channel string   `json:"channel"`
+	Keys    string   `json:"keys"` // the keyring the channel's secret is sealed with
 }
 
 // chaosAmount is order i's amount: the same in every run of the child.
@@ -116,7 +117,7 @@ func chaosPrepare(t *testing.T, loc string, sm *sim.Server, simURL, setupPath st
 	}
 	w := newWorldOn(t, db, clock.Real{}, sm, simURL, worldOptions{timeoutMs: 300,
 		retry: payments.RetryPolicy{MaxAttempts: 1000, BackoffMs: 50, MaxBackoffMs: 500}})
-	setup := chaosSetup{Channel: w.channels[channel.BankTransfer].ID}
+	setup := chaosSetup{Channel: w.channels[channel.BankTransfer].ID, Keys: w.keys}
 	for range chaosWallets {
 		setup.Wallets = append(setup.Wallets, w.wallet(chaosFund))
 	}
@@ -204,6 +205,10 @@ func TestChaosChild(t *testing.T) {
 	if err != nil || json.Unmarshal(data, &setup) != nil {
 		t.Fatalf("setup: %v", err)
 	}
+	keys, err := accounts.ParseKeyring(setup.Keys)
+	if err != nil {
+		t.Fatal(err)
+	}
 	l := ledger.New(db, ledger.Options{})
 	defer l.Close()
 	products := accounts.NewProductService(db, clock.Real{})
@@ -211,7 +216,8 @@ func TestChaosChild(t *testing.T) {
 	sch := jobs.New(db, clock.Real{}, jobs.Options{Workers: 32, Poll: 20 * time.Millisecond, Log: quiet})
 	port := os.Getenv(chaosEnvPort)
 	svc := payments.New(payments.Config{DB: db, Ledger: l, Operations: accounts.NewOperations(l, products, accounts.OperationsConfig{}),
-		Jobs: sch, CallbackURL: "http://127.0.0.1:" + port + "/callbacks", Log: quiet, JobLease: 3 * time.Second, StartDelay: 200 * time.Millisecond})
+		Jobs: sch, CallbackURL: "http://127.0.0.1:" + port + "/callbacks", Secrets: keys, Log: quiet, JobLease: 3 * time.Second,
+		StartDelay: 200 * time.Millisecond})
 	ln, err := net.Listen("tcp", "127.0.0.1:"+port)
 	if err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package payments_test
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"io"
 	"log/slog"
@@ -46,6 +47,7 @@ type world struct {
 	sim      *sim.Server
 	simURL   string
 	clearing map[string]string // channel code → clearing account
+	keys     string            // the keyring sealing the channels' secrets, as ParseKeyring reads it
 	fees     string
 	channels map[channel.Kind]*payments.Channel
 	// callbacks counts the callbacks the service answered, by HTTP status.
@@ -93,11 +95,12 @@ func newWorldOn(t *testing.T, db *store.DB, c clock.Clock, sm *sim.Server, simUR
 	products := accounts.NewProductService(db, c)
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
-	kr, err := accounts.NewKeyring(accounts.Key{ID: "k1", Secret: key})
+	keys := "k1:" + base64.StdEncoding.EncodeToString(key)
+	kr, err := accounts.ParseKeyring(keys)
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &world{t: t, ctx: ctx, db: db, sim: sm, simURL: simURL, ledger: l, lc: accounts.NewLifecycle(l, products),
+	w := &world{t: t, ctx: ctx, db: db, sim: sm, simURL: simURL, ledger: l, keys: keys, lc: accounts.NewLifecycle(l, products),
 		cust: accounts.NewCustomers(db, c, kr), ops: accounts.NewOperations(l, products, accounts.OperationsConfig{}),
 		clearing: map[string]string{}, channels: map[channel.Kind]*payments.Channel{}, callbacks: map[int]int{}}
 
@@ -136,7 +139,7 @@ func newWorldOn(t *testing.T, db *store.DB, c clock.Clock, sm *sim.Server, simUR
 	recv := httptest.NewServer(http.HandlerFunc(w.receive))
 	t.Cleanup(recv.Close)
 	w.svc = payments.New(payments.Config{DB: db, Ledger: l, Operations: w.ops, Jobs: w.jobs, Clock: c,
-		CallbackURL: recv.URL + "/callbacks", Log: quiet})
+		CallbackURL: recv.URL + "/callbacks", Secrets: kr, Log: quiet})
 
 	if o.timeoutMs == 0 {
 		o.timeoutMs = 500

@@ -138,6 +138,10 @@ type Config struct {
 	// leased when the process running it dies; default 2 min, and at least
 	// the longest channel timeout.
 	JobLease time.Duration
+	// Secrets, when set, encrypts the channels' signing secrets at rest;
+	// without it they are stored as they are. Use one or the other for the
+	// life of a store.
+	Secrets store.Sealer
 	// HTTPClient talks to the channels; nil: one channel.NewClient shared by
 	// every channel.
 	HTTPClient *http.Client
@@ -155,6 +159,7 @@ type Service struct {
 	callbackURL atomic.Pointer[string]
 	startDelay  time.Duration
 	log         *slog.Logger
+	secrets     store.Sealer
 
 	mu       sync.Mutex
 	adapters map[string]versioned
@@ -179,7 +184,7 @@ func New(cfg Config) *Service {
 		cfg.HTTPClient = channel.NewClient()
 	}
 	s := &Service{db: cfg.DB, ledger: cfg.Ledger, ops: cfg.Operations, jobs: cfg.Jobs, clock: cfg.Clock,
-		client: cfg.HTTPClient, startDelay: cfg.StartDelay, log: cfg.Log, adapters: map[string]versioned{}, channels: map[string]cachedChannel{}}
+		client: cfg.HTTPClient, startDelay: cfg.StartDelay, log: cfg.Log, secrets: cfg.Secrets, adapters: map[string]versioned{}, channels: map[string]cachedChannel{}}
 	s.SetCallbackURL(cfg.CallbackURL)
 	// The channel's own retry policy paces queries (RetryAfter); the kind's
 	// attempt limit only stops a runaway.
