@@ -161,7 +161,7 @@ func TestClientPayments(t *testing.T) {
 			clientJSON(t, url, key, &batch, "payments", "batches", "upload", file, "--reference", "nov", "--channel", ch.ID, "--direction", "pay_out")
 			clientRun(t, url, key, exitOK, []string{"id           " + batch.ID, "status       processing", "lines        2"},
 				"payments", "batches", "upload", file, "--reference", "nov", "--channel", ch.ID, "--direction", "pay_out")
-			p.run(t) // the file's line becomes an order, its start job due later
+			p.run(t) // the file's line becomes an order, its follow-up job due later
 			var line orderPage
 			clientJSON(t, url, key, &line, "payments", "orders", "list", "--batch", batch.ID)
 			var pending struct {
@@ -175,14 +175,14 @@ func TestClientPayments(t *testing.T) {
 				}
 			}
 			if job == "" {
-				t.Fatalf("no pending start job of the bulk file's order %+v among %+v", line.Items, pending.Items)
+				t.Fatalf("no pending follow-up job of the bulk file's order %+v among %+v", line.Items, pending.Items)
 			}
 			clientRun(t, url, key, exitOK, []string{"kind         " + payments.JobFollow, "state        pending"}, "jobs", "get", job)
 			clientRun(t, url, key, exitOK, []string{"state        cancelled"}, "jobs", "cancel", job)
 			clientRun(t, url, key, exitError, []string{"invalid_job_change"}, "jobs", "cancel", job)
 			clientRun(t, url, key, exitOK, []string{"state        pending", "attempts     0/"}, "jobs", "retry", job)
 			clientRun(t, url, key, exitOK, []string{job, payments.JobFollow, "pending"}, "jobs", "list", "--state", "pending")
-			p.run(t) // the retried start job sends the bulk file's order
+			p.run(t) // the retried follow-up job sends the bulk file's order
 			p.sim.Settle()
 			clientRun(t, url, key, exitOK, []string{"status       completed", "succeeded    1", "rejected     1"}, "payments", "batches", "get", batch.ID)
 			clientRun(t, url, key, exitOK, []string{payments.BatchResultHeader, ",s1,", ",succeeded,", ",s2,,rejected,invalid_request,"},

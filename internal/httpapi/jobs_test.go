@@ -17,7 +17,7 @@ func TestJobs(t *testing.T) {
 		a.newInstitution("pb", "root")
 		admin, viewer, sibling := a.newKey("pa", auth.RoleAdmin), a.newKey("pa", auth.RoleViewer), a.newKey("pb", auth.RoleAdmin)
 		b := a.payBooks(admin, "pa")
-		// Each order enqueues its start job, due a few seconds on.
+		// Each order enqueues its follow-up job, due a few seconds on.
 		first := a.order(admin, map[string]any{"reference": "in-1", "channel_id": b.channel, "direction": "pay_in", "account": b.wallet, "amount": 100})
 		a.order(admin, map[string]any{"reference": "in-2", "channel_id": b.channel, "direction": "pay_in", "account": b.wallet, "amount": 200})
 
@@ -28,7 +28,7 @@ func TestJobs(t *testing.T) {
 		var p page
 		a.must(http.StatusOK, viewer, "GET", "/v1/jobs?kind="+payments.JobFollow+"&state=pending", nil, &p)
 		if len(p.Items) != 2 || p.NextCursor != "" {
-			t.Fatalf("pending start jobs: %+v", p)
+			t.Fatalf("pending follow-up jobs: %+v", p)
 		}
 		job := p.Items[0]
 		var payload struct {

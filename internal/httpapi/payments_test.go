@@ -563,7 +563,7 @@ func TestPaymentBatches(t *testing.T) {
 		a.noAudit("pb-again")
 
 		a.run()                          // the file's lines become orders
-		a.clock.Advance(6 * time.Second) // their start jobs are due
+		a.clock.Advance(6 * time.Second) // their follow-up jobs are due
 		a.run()
 		a.sim.Settle()
 		var got payments.Batch

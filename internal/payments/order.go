@@ -218,7 +218,7 @@ type OrderRequest struct {
 	Memo      string
 	// Original is, for a refund, the pay-in order refunded.
 	Original string
-	// NoStart leaves the order to the start job instead of sending it to
+	// NoStart leaves the order to its follow-up job instead of sending it to
 	// the channel before Create returns (bulk files do this).
 	NoStart   bool
 	Scope     []string

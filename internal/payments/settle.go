@@ -19,13 +19,13 @@ import (
 const codeStale ledger.Code = "payment_order_stale"
 
 // errNoAnswer is start's error when the channel gave no answer: the order
-// is recorded as unknown and its query job follows up.
+// is recorded as unknown and its follow-up job queries it.
 var errNoAnswer = errors.New("no answer from the channel")
 
 // start sends a created or unknown order to its channel and applies the
-// answer. No answer makes a created order unknown; either way a query job
-// follows up. Starting again is safe: channels take a repeated start of the
-// same order ID as the same order.
+// answer. No answer makes a created order unknown; either way its
+// follow-up job goes on. Starting again is safe: channels take a repeated
+// start of the same order ID as the same order.
 func (s *Service) start(ctx context.Context, o *Order) (*Order, error) {
 	if o.State != StateCreated && o.State != StateUnknown {
 		return o, nil
