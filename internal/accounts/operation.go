@@ -23,6 +23,12 @@ const (
 const (
 	RoleClearing  = "clearing"   // a channel's clearing account for one asset
 	RoleFeeIncome = "fee_income" // the fee-income account for one asset
+	// RoleSuspense parks reconciliation differences (挂账) while an
+	// operator decides them, so that the books balance meanwhile.
+	RoleSuspense = "suspense"
+	// RoleWriteOff takes the reconciliation differences written off: a
+	// loss or gain account.
+	RoleWriteOff = "write_off"
 )
 
 // OperationsConfig finds the institution's own accounts an operation posts
@@ -84,7 +90,7 @@ func NewOperations(l *ledger.Ledger, products *ProductService, cfg OperationsCon
 // InternalAccount registers an institution's own account for a role.
 type InternalAccount struct {
 	InstitutionID string    `json:"institution_id"`
-	Role          string    `json:"role"`              // clearing, fee_income, frozen, clearing_inst, points_issuance, envelope
+	Role          string    `json:"role"`              // clearing, fee_income, frozen, clearing_inst, points_issuance, envelope, suspense, write_off
 	Channel       string    `json:"channel,omitempty"` // clearing: the channel; clearing_inst: the other institution; else ""
 	Asset         string    `json:"asset"`
 	AccountID     string    `json:"account_id"`
@@ -101,8 +107,8 @@ type InternalAccount struct {
 func (s *Operations) RegisterInternalAccount(ctx context.Context, a InternalAccount, scope []string, writes ...ChangeWrite) (*InternalAccount, error) {
 	switch {
 	case a.Role != RoleClearing && a.Role != RoleFeeIncome && a.Role != RoleFrozen && a.Role != RoleClearingInst &&
-		a.Role != RolePointsIssuance && a.Role != RoleEnvelope:
-		return nil, fieldErr("role", "role must be clearing, fee_income, frozen, clearing_inst, points_issuance or envelope")
+		a.Role != RolePointsIssuance && a.Role != RoleEnvelope && a.Role != RoleSuspense && a.Role != RoleWriteOff:
+		return nil, fieldErr("role", "role must be clearing, fee_income, frozen, clearing_inst, points_issuance, envelope, suspense or write_off")
 	case a.Role == RoleClearing && !tokenPattern.MatchString(a.Channel):
 		return nil, fieldErr("channel", "a clearing account needs its channel: 1-32 lowercase letters, digits or '_'")
 	case a.Role == RoleClearingInst && (a.Channel == "" || len(a.Channel) > 64 || !store.Storable(a.Channel)):
@@ -149,6 +155,14 @@ func (s *Operations) RegisterInternalAccount(ctx context.Context, a InternalAcco
 		return nil, err
 	}
 	return &a, nil
+}
+
+// InternalAccountID returns the account an institution registered for a
+// role (channel: the clearing channel, "" for roles that serve every
+// channel) and asset. Returns CodeChannelNotAllowed (no clearing account)
+// or CodeInvalidRequest (none registered).
+func (s *Operations) InternalAccountID(ctx context.Context, inst, role, channel, asset string) (string, error) {
+	return s.internalAccount(ctx, inst, role, channel, asset)
 }
 
 func (s *Operations) internalAccount(ctx context.Context, inst, role, channel, asset string) (string, error) {

@@ -440,6 +440,10 @@ type cachedChannel struct {
 	at time.Time
 }
 
+// Adapter returns the adapter of channel c as it is configured now (for
+// reading its statement files, say).
+func (s *Service) Adapter(c *Channel) (channel.Adapter, error) { return s.adapter(c) }
+
 // adapter returns the adapter for c's current configuration, built once
 // per channel version.
 func (s *Service) adapter(c *Channel) (channel.Adapter, error) {
