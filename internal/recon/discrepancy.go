@@ -223,25 +223,8 @@ func (s *Service) ListRuns(ctx context.Context, f RunFilter) ([]*Run, string, er
 	w.Add("date = ?", f.Date)
 	w.Add("id < ?", f.After)
 	w.In("institution_id", f.Scope)
-	limit := pageSize(f.Limit)
-	rows, err := s.db.Read.QueryContext(ctx, `SELECT `+runCols+` FROM recon_runs WHERE `+w.String()+` ORDER BY id DESC LIMIT `+
-		strconv.Itoa(limit+1), w.Args...)
-	if err != nil {
-		return nil, "", fmt.Errorf("list runs: %w", err)
-	}
-	defer rows.Close()
-	out := []*Run{}
-	for rows.Next() {
-		r, err := scanRun(rows)
-		if err != nil {
-			return nil, "", fmt.Errorf("list runs: %w", err)
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", fmt.Errorf("list runs: %w", err)
-	}
-	return page(out, limit, func(r *Run) string { return r.ID })
+	return listPage(ctx, s.db.Read, `SELECT `+runCols+` FROM recon_runs WHERE `+w.String()+` ORDER BY id DESC`, w.Args, f.Limit,
+		scanRun, func(r *Run) string { return r.ID })
 }
 
 // ResolveRequest is an operator's decision on an open discrepancy.

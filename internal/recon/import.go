@@ -164,19 +164,31 @@ func storable(l *statement.Line) bool {
 // lineCols are recon_lines' columns as insertLines writes them.
 const lineCols = `statement_id, line_no, channel_id, order_id, channel_ref, direction, amount, fee, asset, status, at, party, state`
 
-// insertLines writes a statement's lines, open, in multi-row INSERTs.
+// insertLines writes a statement's lines, open.
 func insertLines(ctx context.Context, tx *sql.Tx, d store.Dialect, st *Statement, lines []statement.Line) error {
-	const cols = 13
+	err := insertRows(ctx, tx, d, `INSERT INTO recon_lines (`+lineCols+`) VALUES `, 13, len(lines), func(i int, args []any) []any {
+		l := &lines[i]
+		return append(args, st.ID, l.No, st.ChannelID, l.OrderID, l.ChannelRef, string(l.Direction), l.Amount, l.Fee,
+			l.Asset, string(l.Status), micros(l.At), l.Party, lineOpen)
+	})
+	if err != nil {
+		return fmt.Errorf("store statement lines: %w", err)
+	}
+	return nil
+}
+
+// insertRows inserts n rows of cols values each — row appends row i's to
+// args — in multi-row INSERTs of insertChunk rows, the placeholders
+// numbered as d wants them (SQLite looks a "$n" up by a linear search).
+func insertRows(ctx context.Context, tx *sql.Tx, d store.Dialect, insert string, cols, n int, row func(i int, args []any) []any) error {
 	var b strings.Builder
-	args := make([]any, 0, insertChunk*cols)
-	for start := 0; start < len(lines); start += insertChunk {
-		chunk := lines[start:min(start+insertChunk, len(lines))]
+	args := make([]any, 0, min(n, insertChunk)*cols)
+	for start := 0; start < n; start += insertChunk {
 		b.Reset()
 		args = args[:0]
-		b.WriteString(`INSERT INTO recon_lines (` + lineCols + `) VALUES `)
-		for i := range chunk {
-			l := &chunk[i]
-			if i > 0 {
+		b.WriteString(insert)
+		for i := start; i < min(start+insertChunk, n); i++ {
+			if i > start {
 				b.WriteString(", ")
 			}
 			b.WriteByte('(')
@@ -187,11 +199,10 @@ func insertLines(ctx context.Context, tx *sql.Tx, d store.Dialect, st *Statement
 				b.WriteString(d.Placeholder(len(args) + c + 1))
 			}
 			b.WriteByte(')')
-			args = append(args, st.ID, l.No, st.ChannelID, l.OrderID, l.ChannelRef, string(l.Direction), l.Amount, l.Fee,
-				l.Asset, string(l.Status), micros(l.At), l.Party, lineOpen)
+			args = row(i, args)
 		}
 		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
-			return fmt.Errorf("store statement lines: %w", err)
+			return err
 		}
 	}
 	return nil
@@ -258,25 +269,8 @@ func (s *Service) ListStatements(ctx context.Context, f StatementFilter) ([]*Sta
 	w.Add("date = ?", f.Date)
 	w.Add("id < ?", f.After)
 	w.In("institution_id", f.Scope)
-	limit := pageSize(f.Limit)
-	rows, err := s.db.Read.QueryContext(ctx, `SELECT `+statementCols+` FROM recon_statements WHERE `+w.String()+
-		` ORDER BY id DESC LIMIT `+strconv.Itoa(limit+1), w.Args...)
-	if err != nil {
-		return nil, "", fmt.Errorf("list statements: %w", err)
-	}
-	defer rows.Close()
-	out := []*Statement{}
-	for rows.Next() {
-		st, err := scanStatement(rows)
-		if err != nil {
-			return nil, "", fmt.Errorf("list statements: %w", err)
-		}
-		out = append(out, st)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", fmt.Errorf("list statements: %w", err)
-	}
-	return page(out, limit, func(st *Statement) string { return st.ID })
+	return listPage(ctx, s.db.Read, `SELECT `+statementCols+` FROM recon_statements WHERE `+w.String()+` ORDER BY id DESC`,
+		w.Args, f.Limit, scanStatement, func(st *Statement) string { return st.ID })
 }
 
 // pageSize bounds a page: default 100, at most 1000.
@@ -295,4 +289,28 @@ func page[T any](items []T, limit int, key func(T) string) ([]T, string, error) 
 	}
 	items = items[:limit]
 	return items, key(items[limit-1]), nil
+}
+
+// listPage reads a page of q (ordered, without its LIMIT) with scan and
+// returns it with the cursor of the next page.
+func listPage[T any](ctx context.Context, db *sql.DB, q string, args []any, limit int, scan func(sc interface{ Scan(...any) error }) (T, error),
+	key func(T) string) ([]T, string, error) {
+	limit = pageSize(limit)
+	rows, err := db.QueryContext(ctx, q+` LIMIT `+strconv.Itoa(limit+1), args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("list: %w", err)
+	}
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		x, err := scan(rows)
+		if err != nil {
+			return nil, "", fmt.Errorf("list: %w", err)
+		}
+		out = append(out, x)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("list: %w", err)
+	}
+	return page(out, limit, key)
 }

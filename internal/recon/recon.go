@@ -72,17 +72,22 @@ const CauseReconciliation = "reconciliation"
 
 // Bounds and defaults.
 const (
-	maxStatementBytes      = 512 << 20
-	insertChunk            = 500 // rows per multi-row INSERT or IN list
-	submitChunk            = 256 // parking requests per ledger submission
-	settleWorkers          = 8   // orders settled by rule at once
-	maxDryRunItems         = 1000
-	defaultDateToleranceMs = 24 * 3600 * 1000
-	defaultLateWindowMs    = 48 * 3600 * 1000
+	maxStatementBytes = 512 << 20
+	insertChunk       = 500 // rows per multi-row INSERT or IN list
+	submitChunk       = 256 // parking requests per ledger submission
+	settleWorkers     = 8   // orders settled by rule at once
+	maxDryRunItems    = 1000
 	// dateSlack widens a statement's day for its lines' times: a channel's
 	// day is in its own time zone (UTC−12 … UTC+14).
 	dateSlack    = 14 * time.Hour
 	maxNoteBytes = 500
+)
+
+// The defaults of a channel's settings: a line without a usable reference
+// and an order may be a day apart, and a one-sided item waits two days.
+const (
+	DefaultDateToleranceMs = 24 * 3600 * 1000
+	DefaultLateWindowMs    = 48 * 3600 * 1000
 )
 
 // codeStale rejects a discrepancy change whose discrepancy changed since

@@ -125,35 +125,17 @@ const discrepancyCols = `id, run_id, institution_id, channel_id, kind, by_rule, 
 	direction, asset, difference, effect, detail, status, action, resolution, park_tx, resolve_tx, proposed_by, resolved_by, note,
 	created_at, resolved_at, version`
 
-func insertDiscrepancies(ctx context.Context, tx *sql.Tx, dialect store.Dialect, discs []*Discrepancy) error {
-	const cols = 18
-	var b strings.Builder
-	args := make([]any, 0, insertChunk*cols)
-	for start := 0; start < len(discs); start += insertChunk {
-		chunk := discs[start:min(start+insertChunk, len(discs))]
-		b.Reset()
-		args = args[:0]
-		b.WriteString(`INSERT INTO recon_discrepancies (id, run_id, institution_id, channel_id, kind, by_rule, statement_id, line_no,
-			order_ids, account_id, direction, asset, difference, effect, detail, status, action, created_at) VALUES `)
-		for i, d := range chunk {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteByte('(')
-			for c := range cols {
-				if c > 0 {
-					b.WriteString(", ")
-				}
-				b.WriteString(dialect.Placeholder(len(args) + c + 1))
-			}
-			b.WriteByte(')')
-			args = append(args, d.ID, d.RunID, d.InstitutionID, d.ChannelID, string(d.Kind), string(d.By), d.StatementID, d.LineNo,
-				strings.Join(d.OrderIDs, ","), d.AccountID, string(d.Direction), d.Asset, d.Difference, d.Effect, d.Detail,
-				d.Status, d.Action, micros(d.CreatedAt))
-		}
-		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
-			return fmt.Errorf("record discrepancies: %w", err)
-		}
+func insertDiscrepancies(ctx context.Context, tx *sql.Tx, d store.Dialect, discs []*Discrepancy) error {
+	err := insertRows(ctx, tx, d, `INSERT INTO recon_discrepancies (id, run_id, institution_id, channel_id, kind, by_rule,
+		statement_id, line_no, order_ids, account_id, direction, asset, difference, effect, detail, status, action, created_at) VALUES `,
+		18, len(discs), func(i int, args []any) []any {
+			x := discs[i]
+			return append(args, x.ID, x.RunID, x.InstitutionID, x.ChannelID, string(x.Kind), string(x.By), x.StatementID, x.LineNo,
+				strings.Join(x.OrderIDs, ","), x.AccountID, string(x.Direction), x.Asset, x.Difference, x.Effect, x.Detail,
+				x.Status, x.Action, micros(x.CreatedAt))
+		})
+	if err != nil {
+		return fmt.Errorf("record discrepancies: %w", err)
 	}
 	return nil
 }

@@ -53,7 +53,7 @@ type Settings struct {
 
 func defaultSettings(ch *payments.Channel) *Settings {
 	return &Settings{ChannelID: ch.ID, InstitutionID: ch.InstitutionID, Format: statement.Format{Kind: "native"},
-		DateToleranceMs: defaultDateToleranceMs, LateWindowMs: defaultLateWindowMs, AutoFailShort: true}
+		DateToleranceMs: DefaultDateToleranceMs, LateWindowMs: DefaultLateWindowMs, AutoFailShort: true}
 }
 
 func (st *Settings) validate() error {
