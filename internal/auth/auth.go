@@ -64,6 +64,20 @@ const (
 	JobsManage     Permission = "jobs:manage"    // retry and cancel jobs
 	WebhooksRead   Permission = "webhooks:read"  // read webhook subscriptions and their deliveries
 	WebhooksWrite  Permission = "webhooks:write" // create, change, delete webhooks, rotate secrets, redeliver
+	// ReconRead reads statements, reconciliation runs and discrepancies.
+	ReconRead Permission = "recon:read"
+	// ReconWrite sets how channels are reconciled, imports statements and
+	// runs reconciliation.
+	ReconWrite Permission = "recon:write"
+	// ReconResolve decides open discrepancies (accept the channel's side or
+	// Suanpan's) and proposes write-offs.
+	ReconResolve Permission = "recon:resolve"
+	// ReconApprove approves or rejects another person's write-off.
+	ReconApprove Permission = "recon:approve"
+	EODRead      Permission = "eod:read" // read end-of-day runs, their steps and reports
+	// EODRun closes a business day; the caller's scope must hold every
+	// institution, since a day closes for all of them.
+	EODRun Permission = "eod:run"
 )
 
 // Role is a named set of permissions.
@@ -87,12 +101,13 @@ var roles = map[Role][]Permission{
 	RoleAdmin: {LedgerRead, LedgerPost, AccountsWrite, AccountsFreeze, AssetsWrite, InstitutionsWrite,
 		InstitutionsRead, KeysWrite, AuditRead, LedgerVerify, CustomersRead, CustomersWrite, CustomersPII, ProductsRead, ProductsWrite, AccountsJudicial, AccountsInternal,
 		AdjustmentsPropose, AdjustmentsApprove, PaymentsRead, PaymentsOrder, PaymentsConfigure, PaymentsSettle,
-		JobsRead, JobsManage, WebhooksRead, WebhooksWrite},
+		JobsRead, JobsManage, WebhooksRead, WebhooksWrite, ReconRead, ReconWrite, ReconResolve, ReconApprove, EODRead, EODRun},
 	RoleOperator: {LedgerRead, LedgerPost, AccountsWrite, AccountsFreeze, InstitutionsRead, CustomersRead, CustomersWrite, ProductsRead, ProductsWrite,
-		AdjustmentsPropose, PaymentsRead, PaymentsOrder, PaymentsSettle, JobsRead, WebhooksRead},
-	RolePoster:  {LedgerRead, LedgerPost, ProductsRead, PaymentsRead, PaymentsOrder},
-	RoleViewer:  {LedgerRead, InstitutionsRead, CustomersRead, ProductsRead, PaymentsRead, JobsRead, WebhooksRead},
-	RoleAuditor: {LedgerRead, InstitutionsRead, AuditRead, LedgerVerify, CustomersRead, ProductsRead, PaymentsRead, JobsRead, WebhooksRead},
+		AdjustmentsPropose, PaymentsRead, PaymentsOrder, PaymentsSettle, JobsRead, WebhooksRead, ReconRead, ReconWrite, ReconResolve, EODRead},
+	RolePoster: {LedgerRead, LedgerPost, ProductsRead, PaymentsRead, PaymentsOrder},
+	RoleViewer: {LedgerRead, InstitutionsRead, CustomersRead, ProductsRead, PaymentsRead, JobsRead, WebhooksRead, ReconRead, EODRead},
+	RoleAuditor: {LedgerRead, InstitutionsRead, AuditRead, LedgerVerify, CustomersRead, ProductsRead, PaymentsRead, JobsRead, WebhooksRead,
+		ReconRead, EODRead},
 }
 
 // Roles lists the built-in roles.

@@ -416,7 +416,8 @@ func TestRoles(t *testing.T) {
 		auth.InstitutionsWrite, auth.InstitutionsRead, auth.KeysWrite, auth.AuditRead, auth.LedgerVerify,
 		auth.CustomersRead, auth.CustomersWrite, auth.CustomersPII, auth.ProductsRead, auth.ProductsWrite, auth.AccountsJudicial, auth.AccountsInternal,
 		auth.AdjustmentsPropose, auth.AdjustmentsApprove, auth.PaymentsRead, auth.PaymentsOrder, auth.PaymentsConfigure,
-		auth.PaymentsSettle, auth.JobsRead, auth.JobsManage, auth.WebhooksRead, auth.WebhooksWrite}
+		auth.PaymentsSettle, auth.JobsRead, auth.JobsManage, auth.WebhooksRead, auth.WebhooksWrite, auth.ReconRead, auth.ReconWrite,
+		auth.ReconResolve, auth.ReconApprove, auth.EODRead, auth.EODRun}
 	want := []auth.Role{auth.RoleAdmin, auth.RoleAuditor, auth.RoleOperator, auth.RolePoster, auth.RoleViewer}
 	if diff := cmp.Diff(want, auth.Roles()); diff != "" {
 		t.Errorf("roles (-want +got):\n%s", diff)
@@ -425,12 +426,13 @@ func TestRoles(t *testing.T) {
 		auth.RoleAdmin: all,
 		auth.RoleOperator: {auth.LedgerRead, auth.LedgerPost, auth.AccountsWrite, auth.AccountsFreeze, auth.InstitutionsRead,
 			auth.CustomersRead, auth.CustomersWrite, auth.ProductsRead, auth.ProductsWrite, auth.AdjustmentsPropose,
-			auth.PaymentsRead, auth.PaymentsOrder, auth.PaymentsSettle, auth.JobsRead, auth.WebhooksRead},
+			auth.PaymentsRead, auth.PaymentsOrder, auth.PaymentsSettle, auth.JobsRead, auth.WebhooksRead, auth.ReconRead, auth.ReconWrite,
+			auth.ReconResolve, auth.EODRead},
 		auth.RolePoster: {auth.LedgerRead, auth.LedgerPost, auth.ProductsRead, auth.PaymentsRead, auth.PaymentsOrder},
 		auth.RoleViewer: {auth.LedgerRead, auth.InstitutionsRead, auth.CustomersRead, auth.ProductsRead, auth.PaymentsRead,
-			auth.JobsRead, auth.WebhooksRead},
+			auth.JobsRead, auth.WebhooksRead, auth.ReconRead, auth.EODRead},
 		auth.RoleAuditor: {auth.LedgerRead, auth.InstitutionsRead, auth.AuditRead, auth.LedgerVerify, auth.CustomersRead, auth.ProductsRead,
-			auth.PaymentsRead, auth.JobsRead, auth.WebhooksRead},
+			auth.PaymentsRead, auth.JobsRead, auth.WebhooksRead, auth.ReconRead, auth.EODRead},
 	}
 	for _, r := range auth.Roles() {
 		if !r.Valid() {

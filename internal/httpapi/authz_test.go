@@ -12,6 +12,7 @@ import (
 	"github.com/suanpan/suanpan/internal/auth"
 	"github.com/suanpan/suanpan/internal/httpapi"
 	"github.com/suanpan/suanpan/internal/payments"
+	"github.com/suanpan/suanpan/internal/recon"
 )
 
 // crossOutcome is what a key of an unrelated institution ("other") gets when
@@ -243,6 +244,34 @@ var authzMatrix = map[string]authzCase{
 	"GET /v1/webhooks/deliveries/{id}/attempts": {path: "/v1/webhooks/deliveries/{delivery}/attempts", wrongRole: auth.RolePoster, cross: crossNotFound},
 	"POST /v1/webhooks/deliveries/{id}/redeliver": {path: "/v1/webhooks/deliveries/{delivery}/redeliver", wrongRole: auth.RoleOperator,
 		cross: crossNotFound},
+	"GET /v1/recon/channels/{id}/settings": {path: "/v1/recon/channels/{pchannel}/settings", wrongRole: auth.RolePoster, cross: crossNotFound},
+	"PUT /v1/recon/channels/{id}/settings": {path: "/v1/recon/channels/{pchannel}/settings", body: map[string]any{"format": map[string]any{"kind": "native"}},
+		wrongRole: auth.RoleViewer, cross: crossNotFound},
+	"POST /v1/recon/statements": {path: "/v1/recon/statements?channel_id={pchannel}&date=2026-11-01",
+		body: reconCSV(reconLine{"", "x29", "1.00", "2026-11-01T12:00:00Z"}), wrongRole: auth.RoleAuditor, cross: crossNotFound},
+	"GET /v1/recon/statements":           {path: "/v1/recon/statements", wrongRole: auth.RolePoster, cross: crossExcludes},
+	"GET /v1/recon/statements/{id}":      {path: "/v1/recon/statements/{rstatement}", wrongRole: auth.RolePoster, cross: crossNotFound},
+	"GET /v1/recon/statements/{id}/file": {path: "/v1/recon/statements/{rstatement}/file", wrongRole: auth.RolePoster, cross: crossNotFound},
+	"POST /v1/recon/runs": {path: "/v1/recon/runs", body: map[string]any{"channel_id": "{pchannel}", "date": "2026-11-01"},
+		wrongRole: auth.RoleViewer, cross: crossNotFound},
+	"GET /v1/recon/runs":               {path: "/v1/recon/runs", wrongRole: auth.RolePoster, cross: crossExcludes},
+	"GET /v1/recon/runs/{id}":          {path: "/v1/recon/runs/{rrun}", wrongRole: auth.RolePoster, cross: crossNotFound},
+	"GET /v1/recon/discrepancies":      {path: "/v1/recon/discrepancies", wrongRole: auth.RolePoster, cross: crossExcludes},
+	"GET /v1/recon/discrepancies/{id}": {path: "/v1/recon/discrepancies/{discrepancy}", wrongRole: auth.RolePoster, cross: crossNotFound},
+	"POST /v1/recon/discrepancies/{id}/resolve": {path: "/v1/recon/discrepancies/{discrepancy}/resolve",
+		body: map[string]any{"action": "accept_suanpan", "note": "x"}, wrongRole: auth.RoleViewer, cross: crossNotFound},
+	"POST /v1/recon/discrepancies/{id}/write-off/approve": {path: "/v1/recon/discrepancies/{discrepancy}/write-off/approve",
+		body: map[string]any{"note": "x"}, wrongRole: auth.RoleOperator, cross: crossNotFound},
+	"POST /v1/recon/discrepancies/{id}/write-off/reject": {path: "/v1/recon/discrepancies/{discrepancy}/write-off/reject",
+		body: map[string]any{"note": "x"}, wrongRole: auth.RoleOperator, cross: crossNotFound},
+	"POST /v1/eod/runs": {path: "/v1/eod/runs", body: map[string]any{"date": "2026-11-01"}, wrongRole: auth.RoleOperator, cross: crossForbidden,
+		why: "a day closes for every institution: only root keys run it"},
+	"GET /v1/eod/runs": {path: "/v1/eod/runs", wrongRole: auth.RolePoster, cross: crossShared,
+		why: "a day closes for every institution: every key sees the same runs, without their steps"},
+	"GET /v1/eod/runs/{date}": {path: "/v1/eod/runs/2026-11-01", wrongRole: auth.RolePoster, cross: crossShared,
+		why: "a day closes for every institution; a key below the root sees its steps without their outcomes, which cover every institution"},
+	"GET /v1/eod/runs/{date}/reports":        {path: "/v1/eod/runs/2026-11-01/reports", wrongRole: auth.RolePoster, cross: crossExcludes},
+	"GET /v1/eod/runs/{date}/reports/{name}": {path: "/v1/eod/runs/2026-11-01/reports/{eodreport}", wrongRole: auth.RolePoster, cross: crossNotFound},
 }
 
 // TestAuthorizationMatrix calls every route without a key, with a key whose
@@ -351,13 +380,42 @@ func TestAuthorizationMatrix(t *testing.T) {
 			t.Fatalf("%d pending jobs, %d deliveries", len(job.Items), len(delivery.Items))
 		}
 
+		// Reconciliation: the channel's statement of the day before, with
+		// a payment Suanpan does not know (a discrepancy, parked), and the
+		// end of that day, run by the root (its reconciliation report of
+		// branch-a is a file of branch-a's).
+		a.reconBooks(keys[auth.RoleAdmin], "bar")
+		a.must(http.StatusOK, keys[auth.RoleOperator], "PUT", "/v1/recon/channels/"+pay.channel+"/settings",
+			map[string]any{"format": reconFormat(), "late_window_ms": 3600_000}, nil)
+		var rstatement recon.Statement
+		if resp, raw := a.importStatement(keys[auth.RoleOperator], pay.channel, "2026-11-01",
+			reconCSV(reconLine{"", "ba-line-ref", "3.00", "2026-11-01T12:00:00Z"})); resp.StatusCode != http.StatusCreated ||
+			json.Unmarshal(raw, &rstatement) != nil {
+			t.Fatalf("import statement: %d %s", resp.StatusCode, raw)
+		}
+		var rrun recon.Branches
+		a.must(http.StatusOK, keys[auth.RoleOperator], "POST", "/v1/recon/runs", map[string]any{"channel_id": pay.channel, "date": "2026-11-01"}, &rrun)
+		var discrepancies struct {
+			Items []recon.Discrepancy `json:"items"`
+		}
+		a.must(http.StatusOK, keys[auth.RoleViewer], "GET", "/v1/recon/discrepancies?status=open", nil, &discrepancies)
+		if len(rrun.Runs) != 1 || len(discrepancies.Items) != 1 {
+			t.Fatalf("reconciliation: %d runs, %d open discrepancies", len(rrun.Runs), len(discrepancies.Items))
+		}
+		discrepancy := discrepancies.Items[0]
+		a.must(http.StatusOK, a.admin, "POST", "/v1/eod/runs", map[string]any{"date": "2026-11-01"}, nil)
+		eodreport := "reconciliation-branch-a-2026-11-01.json"
+		a.must(http.StatusOK, keys[auth.RoleViewer], "GET", "/v1/eod/runs/2026-11-01/reports/"+eodreport, nil, nil)
+
 		key := keyID(keys[auth.RoleViewer])
-		fill := strings.NewReplacer("{pchannel}", pay.channel, "{pwallet}", pay.wallet, "{porder}", porder.ID, "{pbatch}", pbatch.ID,
+		fill := strings.NewReplacer("{rstatement}", rstatement.ID, "{rrun}", rrun.Runs[0].ID, "{discrepancy}", discrepancy.ID,
+			"{eodreport}", eodreport, "{pchannel}", pay.channel, "{pwallet}", pay.wallet, "{porder}", porder.ID, "{pbatch}", pbatch.ID,
 			"{job}", job.Items[0].ID, "{webhook}", webhook.Webhook.ID, "{delivery}", delivery.Items[0].ID, "{envelope}", envelope.ID, "{statement}", statement.ID, "{batch}", batch.ID, "{bank}", bank, "{account}", account, "{frozen}", frozen, "{empty}", empty,
 			"{tx}", tx.ID, "{hold}", hold.ID, "{key}", key, "{customer}", customer.ID, "{opened}", opened.Account.ID,
 			"{opened2}", opened2.Account.ID, "{freeze}", freeze.Freeze.ID, "{adjustment}", adjustment.ID)
 		// Strings found only in branch-a's data.
-		markers := []string{"branch-a", pay.channel, pay.wallet, porder.ID, pbatch.ID, "ba-pay-line", job.Items[0].ID, webhook.Webhook.ID,
+		markers := []string{"branch-a", rstatement.ID, rrun.Runs[0].ID, discrepancy.ID, "ba-line-ref", pay.channel, pay.wallet, porder.ID,
+			pbatch.ID, "ba-pay-line", job.Items[0].ID, webhook.Webhook.ID,
 			delivery.Items[0].ID, envelope.ID, escrow, statement.ID, batch.ID, "ba2001", "ba1002", "ba-t1", bank, account, tx.ID, hold.ID, key, customer.ID,
 			frozen, opened.Account.ID, opened2.Account.ID, freeze.Freeze.ID, adjustment.ID}
 		holds := func(body []byte) string {
@@ -494,6 +552,23 @@ func TestAuthorizationMatrix(t *testing.T) {
 		a.must(http.StatusOK, a.admin, "GET", "/v1/customers/"+customer.ID, nil, &c)
 		if c.Status != "active" || len(c.Properties) != 0 {
 			t.Errorf("branch-a's customer changed: %+v", c)
+		}
+		var d recon.Discrepancy
+		a.must(http.StatusOK, a.admin, "GET", "/v1/recon/discrepancies/"+discrepancy.ID, nil, &d)
+		if d.Status != recon.StatusOpen || d.Version != discrepancy.Version {
+			t.Errorf("branch-a's discrepancy changed: %+v", d)
+		}
+		var statements struct {
+			Items []recon.Statement `json:"items"`
+		}
+		a.must(http.StatusOK, a.admin, "GET", "/v1/recon/statements", nil, &statements)
+		if len(statements.Items) != 1 || statements.Items[0] != rstatement {
+			t.Errorf("branch-a's statements changed: %+v", statements.Items)
+		}
+		var settings recon.Settings
+		a.must(http.StatusOK, a.admin, "GET", "/v1/recon/channels/"+pay.channel+"/settings", nil, &settings)
+		if settings.Version != 1 || settings.Format.Kind != "csv" {
+			t.Errorf("branch-a's reconciliation settings changed: %+v", settings)
 		}
 		var versions []httpapi.ProductView
 		a.must(http.StatusOK, keys[auth.RoleViewer], "GET", "/v1/products/ba-wallet/versions", nil, &versions)

@@ -9,10 +9,12 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/suanpan/suanpan/internal/accounts"
 	"github.com/suanpan/suanpan/internal/auth"
+	"github.com/suanpan/suanpan/internal/eod"
 	"github.com/suanpan/suanpan/internal/jobs"
 	"github.com/suanpan/suanpan/internal/ledger"
 	"github.com/suanpan/suanpan/internal/outbox"
 	"github.com/suanpan/suanpan/internal/payments"
+	"github.com/suanpan/suanpan/internal/recon"
 )
 
 // Problem is an RFC 9457 problem document with Suanpan's stable error code.
@@ -187,6 +189,29 @@ var outboxStatus = map[outbox.Code]int{
 	outbox.CodeTooManyWebhooks:  http.StatusUnprocessableEntity,
 }
 
+var reconStatus = map[recon.Code]int{
+	recon.CodeInvalidRequest:         http.StatusUnprocessableEntity,
+	recon.CodeStatementInvalid:       http.StatusUnprocessableEntity,
+	recon.CodeStatementExists:        http.StatusConflict,
+	recon.CodeStatementNotFound:      http.StatusNotFound,
+	recon.CodeRunNotFound:            http.StatusNotFound,
+	recon.CodeDiscrepancyNotFound:    http.StatusNotFound,
+	recon.CodeDiscrepancyClosed:      http.StatusConflict,
+	recon.CodeApproverIsMaker:        http.StatusForbidden,
+	recon.CodeInternalAccountMissing: http.StatusUnprocessableEntity,
+	recon.CodeRunConflict:            http.StatusConflict,
+}
+
+var eodStatus = map[eod.Code]int{
+	eod.CodeInvalidRequest:   http.StatusUnprocessableEntity,
+	eod.CodeDateOpen:         http.StatusConflict,
+	eod.CodePreviousOpen:     http.StatusConflict,
+	eod.CodeRunning:          http.StatusConflict,
+	eod.CodeNotFound:         http.StatusNotFound,
+	eod.CodeArtifactNotFound: http.StatusNotFound,
+	eod.CodeStepFailed:       http.StatusUnprocessableEntity,
+}
+
 // toProblem turns any error a handler meets into the problem the client
 // sees. Errors without a code are internal: the client gets a generic
 // message and the request ID, the log gets the detail.
@@ -246,6 +271,17 @@ func (s *Server) toProblem(ctx context.Context, err error) error {
 	var oe *outbox.Error
 	if errors.As(err, &oe) {
 		return coded(ctx, outboxStatus[oe.Code], string(oe.Code), oe.Message, serviceField(oe.Field))
+	}
+	var re *recon.Error
+	if errors.As(err, &re) {
+		return coded(ctx, reconStatus[re.Code], string(re.Code), re.Message, serviceField(re.Field))
+	}
+	var ee *eod.Error
+	if errors.As(err, &ee) {
+		if ee.Code == eod.CodeStepFailed {
+			s.Log.ErrorContext(ctx, "end-of-day step failed", "request_id", requestID(ctx), "step", ee.Step, "err", err)
+		}
+		return coded(ctx, eodStatus[ee.Code], string(ee.Code), ee.Message, serviceField(ee.Field))
 	}
 	if errors.Is(err, ledger.ErrClosed) {
 		return &Problem{Type: problemType("unavailable"), Title: http.StatusText(http.StatusServiceUnavailable), Status: http.StatusServiceUnavailable, Code: "unavailable",

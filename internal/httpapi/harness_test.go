@@ -19,12 +19,14 @@ import (
 	"github.com/suanpan/suanpan/internal/audit"
 	"github.com/suanpan/suanpan/internal/auth"
 	"github.com/suanpan/suanpan/internal/clock"
+	"github.com/suanpan/suanpan/internal/eod"
 	"github.com/suanpan/suanpan/internal/httpapi"
 	"github.com/suanpan/suanpan/internal/jobs"
 	"github.com/suanpan/suanpan/internal/ledger"
 	"github.com/suanpan/suanpan/internal/outbox"
 	"github.com/suanpan/suanpan/internal/payments"
 	"github.com/suanpan/suanpan/internal/payments/sim"
+	"github.com/suanpan/suanpan/internal/recon"
 	"github.com/suanpan/suanpan/internal/store"
 	"github.com/suanpan/suanpan/internal/store/storetest"
 )
@@ -44,13 +46,16 @@ type api struct {
 	ts        *httptest.Server
 	admin     string
 
-	// The payments, jobs and webhook services (services builds them).
+	// The payments, jobs, webhook, reconciliation and end-of-day services
+	// (services builds them).
 	jobs     *jobs.Scheduler
 	payments *payments.Service
 	sim      *sim.Server
 	simURL   string
 	webhooks *outbox.Webhooks
 	relay    *outbox.Relay
+	recon    *recon.Service
+	eod      *eod.Runner
 }
 
 func eachAPI(t *testing.T, fn func(t *testing.T, a *api)) {

@@ -97,7 +97,7 @@ type refundIn struct {
 // InternalAccountView is an account an institution uses for a role.
 type InternalAccountView struct {
 	InstitutionID string    `json:"institution_id"`
-	Role          string    `json:"role" enum:"clearing,fee_income,frozen,clearing_inst,points_issuance,envelope"`
+	Role          string    `json:"role" enum:"clearing,fee_income,frozen,clearing_inst,points_issuance,envelope,suspense,write_off"`
 	Channel       string    `json:"channel,omitempty"`
 	Asset         string    `json:"asset"`
 	AccountID     string    `json:"account_id"`
@@ -108,7 +108,7 @@ type InternalAccountView struct {
 type internalAccountIn struct {
 	Body struct {
 		InstitutionID string `json:"institution_id,omitempty" maxLength:"64" doc:"Must be the account's institution when given."`
-		Role          string `json:"role" enum:"clearing,fee_income,frozen,clearing_inst,points_issuance,envelope"`
+		Role          string `json:"role" enum:"clearing,fee_income,frozen,clearing_inst,points_issuance,envelope,suspense,write_off" doc:"suspense parks reconciliation differences while they are open; write_off takes those written off."`
 		Channel       string `json:"channel,omitempty" maxLength:"32" doc:"The channel of a clearing account, the other institution's ID for clearing_inst; none for the other roles."`
 		Asset         string `json:"asset,omitempty" maxLength:"16" doc:"Must be the account's asset when given."`
 		AccountID     string `json:"account_id" minLength:"1" maxLength:"64" doc:"An open account of the institution."`

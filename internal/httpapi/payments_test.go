@@ -18,19 +18,22 @@ import (
 	"github.com/suanpan/suanpan/internal/accounts"
 	"github.com/suanpan/suanpan/internal/audit"
 	"github.com/suanpan/suanpan/internal/auth"
+	"github.com/suanpan/suanpan/internal/eod"
 	"github.com/suanpan/suanpan/internal/httpapi"
 	"github.com/suanpan/suanpan/internal/jobs"
 	"github.com/suanpan/suanpan/internal/outbox"
 	"github.com/suanpan/suanpan/internal/payments"
 	"github.com/suanpan/suanpan/internal/payments/channel"
 	"github.com/suanpan/suanpan/internal/payments/sim"
+	"github.com/suanpan/suanpan/internal/recon"
 )
 
-// services builds the payments, jobs and webhook services on the
-// harness's store, ledger and clock into d, with a channel simulator
-// served by httptest that calls back on the API at apiURL. Nothing runs by
-// itself: tests run due jobs (a.run), let the simulator decide and call
-// back (a.sim.Settle) and fan events out (a.relay.FanOut).
+// services builds the payments, jobs, webhook, reconciliation and
+// end-of-day services on the harness's store, ledger and clock into d,
+// with a channel simulator served by httptest that calls back on the API
+// at apiURL. Nothing runs by itself: tests run due jobs (a.run), let the
+// simulator decide and call back (a.sim.Settle) and fan events out
+// (a.relay.FanOut).
 func (a *api) services(d *httpapi.Deps, apiURL string) {
 	t := a.t
 	quiet := slog.New(slog.DiscardHandler)
@@ -50,7 +53,9 @@ func (a *api) services(d *httpapi.Deps, apiURL string) {
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
 	a.sim, a.simURL = s, srv.URL
-	d.Payments, d.Jobs, d.Webhooks = a.payments, a.jobs, a.webhooks
+	a.recon = recon.New(recon.Config{Ledger: a.ledger, Payments: a.payments, Operations: d.Operations, Clock: a.clock, Log: quiet})
+	a.eod = eod.New(eod.Config{Ledger: a.ledger, Reconciler: a.recon})
+	d.Payments, d.Jobs, d.Webhooks, d.Recon, d.EOD = a.payments, a.jobs, a.webhooks, a.recon, a.eod
 }
 
 // run runs the jobs due now.

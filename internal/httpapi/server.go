@@ -30,10 +30,12 @@ import (
 	"github.com/suanpan/suanpan/internal/accounts"
 	"github.com/suanpan/suanpan/internal/auth"
 	"github.com/suanpan/suanpan/internal/clock"
+	"github.com/suanpan/suanpan/internal/eod"
 	"github.com/suanpan/suanpan/internal/jobs"
 	"github.com/suanpan/suanpan/internal/ledger"
 	"github.com/suanpan/suanpan/internal/outbox"
 	"github.com/suanpan/suanpan/internal/payments"
+	"github.com/suanpan/suanpan/internal/recon"
 	"github.com/suanpan/suanpan/internal/store"
 )
 
@@ -79,6 +81,11 @@ type Deps struct {
 	// Webhooks serves /v1/webhooks; without it those routes answer 503
 	// unavailable.
 	Webhooks *outbox.Webhooks
+	// Recon serves /v1/recon; without it those routes answer 503
+	// unavailable.
+	Recon *recon.Service
+	// EOD serves /v1/eod; without it those routes answer 503 unavailable.
+	EOD      *eod.Runner
 	Clock    clock.Clock
 	Log      *slog.Logger
 	Registry *prometheus.Registry
@@ -178,6 +185,8 @@ func New(d Deps, cfg Config) *Server {
 	s.registerPayments()
 	s.registerJobs()
 	s.registerWebhooks()
+	s.registerRecon()
+	s.registerEOD()
 
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
