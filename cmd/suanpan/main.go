@@ -62,6 +62,7 @@ type CLI struct {
 	Bench      BenchCmd      `cmd:"" help:"Measure performance on this machine." group:"Server"`
 	Version    VersionCmd    `cmd:"" help:"Print the version of suanpan and of the Go it was built with." group:"Server"`
 	Sim        SimCmd        `cmd:"" help:"Run simulators of the outside world (payment channels) for development and tests." group:"Server"`
+	EOD        EODCmd        `cmd:"" name:"eod" help:"End of day: close a business day on the store (run, show), or follow it on a running server (status, reports)." group:"Server"`
 
 	Accounts     AccountsCmd     `cmd:"" help:"List, open, freeze, thaw and close accounts on a running server." group:"Client"`
 	Balance      BalanceCmd      `cmd:"" help:"Show an account's balances, now or as of a time." group:"Client"`
@@ -76,6 +77,7 @@ type CLI struct {
 	Payments     PaymentsCmd     `cmd:"" help:"Payment channels, orders and bulk order files." group:"Client"`
 	Jobs         JobsCmd         `cmd:"" help:"Watch, retry and cancel scheduled jobs." group:"Client"`
 	Webhooks     WebhooksCmd     `cmd:"" help:"Webhook subscriptions and their deliveries." group:"Client"`
+	Recon        ReconCmd        `cmd:"" help:"Reconcile channels' statements with payment orders, and decide the discrepancies." group:"Client"`
 }
 
 // app is what a command runs with besides its own flags: where to write and

@@ -25,12 +25,14 @@ type ServeCmd struct {
 	HoldSweepInterval time.Duration `name:"hold-sweep-interval" default:"1s" env:"SUANPAN_HOLD_SWEEP_INTERVAL" help:"How often holds past their timeout are voided."`
 	ShutdownTimeout   time.Duration `name:"shutdown-timeout" default:"30s" env:"SUANPAN_SHUTDOWN_TIMEOUT" help:"On SIGINT or SIGTERM, how long in-flight requests may take to finish before their connections are closed."`
 	// EncryptionKeys is a secret: it is never logged or printed.
-	EncryptionKeys string `name:"encryption-keys" placeholder:"ID:BASE64,…" env:"SUANPAN_ENCRYPTION_KEYS" help:"Keys that encrypt customers' identity fields and the payment channels' and webhooks' signing secrets at rest: comma-separated ID:BASE64 pairs of 32-byte keys, the current key first, older keys after it to read rows written before a rotation. Required with PostgreSQL; on SQLite, when empty, a key is generated once into <store>.keys (mode 0600). Never logged; prefer the environment variable to the flag."`
-	TrustProxy     bool   `name:"trust-proxy" env:"SUANPAN_TRUST_PROXY" help:"Take the client's address (for the audit log) from X-Forwarded-For. Only behind a proxy that sets it."`
-	PublicURL      string `name:"public-url" placeholder:"URL" env:"SUANPAN_PUBLIC_URL" help:"Base URL payment channels reach this server at, for their callbacks (…/v1/payments/callbacks/{channel}). Default: the address it listens on."`
-	NatsURL        string `name:"nats-url" placeholder:"URL" env:"SUANPAN_NATS_URL" help:"Also publish every outbox event to NATS JetStream at this server (e.g. nats://127.0.0.1:4222), de-duplicated by event ID."`
-	NatsStream     string `name:"nats-stream" default:"SUANPAN" env:"SUANPAN_NATS_STREAM" help:"JetStream stream of the events, created when missing."`
-	NatsPrefix     string `name:"nats-prefix" default:"suanpan" env:"SUANPAN_NATS_PREFIX" help:"Subject prefix: an event of type payment_order.succeeded goes to <prefix>.payment_order.succeeded."`
+	EncryptionKeys string        `name:"encryption-keys" placeholder:"ID:BASE64,…" env:"SUANPAN_ENCRYPTION_KEYS" help:"Keys that encrypt customers' identity fields and the payment channels' and webhooks' signing secrets at rest: comma-separated ID:BASE64 pairs of 32-byte keys, the current key first, older keys after it to read rows written before a rotation. Required with PostgreSQL; on SQLite, when empty, a key is generated once into <store>.keys (mode 0600). Never logged; prefer the environment variable to the flag."`
+	TrustProxy     bool          `name:"trust-proxy" env:"SUANPAN_TRUST_PROXY" help:"Take the client's address (for the audit log) from X-Forwarded-For. Only behind a proxy that sets it."`
+	PublicURL      string        `name:"public-url" placeholder:"URL" env:"SUANPAN_PUBLIC_URL" help:"Base URL payment channels reach this server at, for their callbacks (…/v1/payments/callbacks/{channel}). Default: the address it listens on."`
+	NatsURL        string        `name:"nats-url" placeholder:"URL" env:"SUANPAN_NATS_URL" help:"Also publish every outbox event to NATS JetStream at this server (e.g. nats://127.0.0.1:4222), de-duplicated by event ID."`
+	NatsStream     string        `name:"nats-stream" default:"SUANPAN" env:"SUANPAN_NATS_STREAM" help:"JetStream stream of the events, created when missing."`
+	NatsPrefix     string        `name:"nats-prefix" default:"suanpan" env:"SUANPAN_NATS_PREFIX" help:"Subject prefix: an event of type payment_order.succeeded goes to <prefix>.payment_order.succeeded."`
+	EODSchedule    bool          `name:"eod-schedule" default:"true" negatable:"" env:"SUANPAN_EOD_SCHEDULE" help:"With --eod-schedule (the default), close each business day by itself (the end of day of 'suanpan eod run'), --eod-delay after it ends; --no-eod-schedule leaves it to operators."`
+	EODDelay       time.Duration `name:"eod-delay" default:"1h" env:"SUANPAN_EOD_DELAY" help:"How long after a business day ends its scheduled close starts: time for the channels' statement files to arrive."`
 }
 
 // Validate checks the flags before anything is opened.
@@ -59,7 +61,7 @@ func (c *ServeCmd) Run(ctx context.Context, a *app) (err error) {
 		RequestTimeout: c.RequestTimeout, MaxBodyBytes: c.MaxBodyBytes, HoldSweepInterval: c.HoldSweepInterval,
 		ShutdownTimeout: c.ShutdownTimeout, TrustProxy: c.TrustProxy, TLSCert: c.TLSCert, TLSKey: c.TLSKey,
 		EncryptionKeys: c.EncryptionKeys, PublicURL: c.PublicURL, NatsURL: c.NatsURL, NatsStream: c.NatsStream,
-		NatsPrefix: c.NatsPrefix}, a.log)
+		NatsPrefix: c.NatsPrefix, EODSchedule: c.EODSchedule, EODDelay: c.EODDelay}, a.log)
 	if err != nil {
 		return err
 	}

@@ -21,11 +21,13 @@ import (
 	"github.com/suanpan/suanpan/internal/audit"
 	"github.com/suanpan/suanpan/internal/auth"
 	"github.com/suanpan/suanpan/internal/clock"
+	"github.com/suanpan/suanpan/internal/eod"
 	"github.com/suanpan/suanpan/internal/httpapi"
 	"github.com/suanpan/suanpan/internal/jobs"
 	"github.com/suanpan/suanpan/internal/ledger"
 	"github.com/suanpan/suanpan/internal/outbox"
 	"github.com/suanpan/suanpan/internal/payments"
+	"github.com/suanpan/suanpan/internal/recon"
 	"github.com/suanpan/suanpan/internal/store"
 )
 
@@ -51,6 +53,10 @@ type serverConfig struct {
 	// NatsURL, when set, publishes outbox events to NATS JetStream, to
 	// subjects "<NatsPrefix>.<event type>" of stream NatsStream.
 	NatsURL, NatsStream, NatsPrefix string
+	// EODSchedule closes each business day by itself, EODDelay after it
+	// ends (eod.DefaultDelay when zero).
+	EODSchedule bool
+	EODDelay    time.Duration
 }
 
 func defaultServerConfig() serverConfig {
@@ -91,6 +97,8 @@ type apiServer struct {
 	jobs     *jobs.Scheduler
 	relay    *outbox.Relay
 	payments *payments.Service
+	recon    *recon.Service
+	eod      *eod.Runner
 	webhooks *outbox.Webhooks
 	products *accounts.ProductService
 	ops      *accounts.Operations
@@ -130,7 +138,7 @@ func newAPIServer(ctx context.Context, db *store.DB, cfg serverConfig, log *slog
 	}
 	s.api = httpapi.New(httpapi.Deps{DB: db, Ledger: s.ledger, Auth: s.auth, Customers: accounts.NewCustomers(db, clock.Real{}, keys),
 		Products: s.products, Operations: s.ops, Payments: s.payments, Jobs: s.jobs, Webhooks: s.webhooks,
-		Clock: clock.Real{}, Log: log, Registry: reg},
+		Recon: s.recon, EOD: s.eod, Clock: clock.Real{}, Log: log, Registry: reg},
 		httpapi.Config{MaxBodyBytes: cfg.MaxBodyBytes, RequestTimeout: cfg.RequestTimeout, Version: version(),
 			TrustProxy: cfg.TrustProxy})
 	s.worker = s.api.Batches.StartWorker(ctx, batchPollInterval, func(err error) { log.Error("process batch", "err", err) })
@@ -179,6 +187,16 @@ func (s *apiServer) startPayments(ctx context.Context, cfg serverConfig, keys *a
 	}
 	s.payments = payments.New(payments.Config{DB: s.db, Ledger: s.ledger, Operations: s.ops, Jobs: s.jobs, Clock: clk,
 		CallbackURL: callbacks, Secrets: keys, Log: log})
+	s.recon = recon.New(recon.Config{Ledger: s.ledger, Payments: s.payments, Operations: s.ops, Clock: clk, Log: log})
+	s.eod = eod.New(eod.Config{Ledger: s.ledger, Reconciler: s.recon, Delay: cfg.EODDelay})
+	s.eod.Register(s.jobs)
+	if cfg.EODSchedule {
+		date, err := s.eod.EnqueueNext(ctx)
+		if err != nil {
+			return err
+		}
+		log.Info("end of day scheduled", "date", date)
+	}
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "suanpan_outbox_lag_seconds",
 		Help: "Age of the oldest event not yet handed to the webhook fan-out."}, func() float64 {
 		lag, err := s.relay.Lag(context.Background())
