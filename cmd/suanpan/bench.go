@@ -27,6 +27,7 @@ type BenchCmd struct {
 	Accounts BenchAccountsCmd `cmd:"" help:"Drive concurrent merchant payments (fee and limit checks) through the account layer, then the raw ledger for comparison."`
 	HTTP     BenchHTTPCmd     `cmd:"" name:"http" help:"Drive concurrent transfer requests through the HTTP API, of a server started in-process or a running one."`
 	Payments BenchPaymentsCmd `cmd:"" help:"Drive pay-in orders end to end against the channel simulator (start, signed callback, credit), then verify the ledger."`
+	Recon    BenchReconCmd    `cmd:"" help:"Import a channel statement and reconcile it against as many orders (default 1,000,000 each); report time and memory."`
 }
 
 // Bounds on a bench run, so that a typo cannot ask for a month-long run or a
