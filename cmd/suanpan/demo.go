@@ -74,6 +74,8 @@ func (c *DemoCmd) Run(ctx context.Context, a *app) (err error) {
 		pay, err := demo.SeedPayments(ctx, db, srv.payments, channels.sim, channels.url)
 		if err != nil {
 			a.log.Error("seed the payment orders", "err", err)
+		} else if pay.Recon, err = demo.SeedRecon(ctx, srv.recon, channels.sim, pay.Channels[demo.BankChannel], time.Now()); err != nil {
+			a.log.Error("reconcile the bank statement", "err", err)
 		}
 		welcome(pay, channels.url)
 		if a.listening != nil {
@@ -236,6 +238,11 @@ func printDemo(w io.Writer, url, token, dir string, s *demo.Sample, more *demo.A
 		fmt.Fprintf(w, "  # payment orders through the channels (%s; the simulator settles the open ones within two minutes)\n",
 			strings.Join(states, ", "))
 		fmt.Fprintf(w, "  curl -sS '%s/v1/payments/orders?limit=20' \\\n    %s\n\n", url, authHeader)
+		if r := pay.Recon; r != nil {
+			fmt.Fprintf(w, "  # today's bank statement so far, reconciled (%d lines: %d matched, %d late, %d open)\n",
+				r.Counts["lines"], r.Counts["matched"], r.Counts["late"], r.Counts["open"])
+			fmt.Fprintf(w, "  curl -sS '%s/v1/recon/runs/%s' \\\n    %s\n\n", url, r.ID, authHeader)
+		}
 	}
 	fmt.Fprintf(w, "Or with the client commands:\n\n")
 	fmt.Fprintf(w, "  export SUANPAN_SERVER=%s SUANPAN_API_KEY=%s\n", url, token)

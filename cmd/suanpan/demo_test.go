@@ -32,8 +32,8 @@ func TestDemo(t *testing.T) {
 		t.Errorf("key file: %v, %v; want mode 0600", fi, err)
 	}
 	cmds := curlCommands(t, out)
-	if len(cmds) != 4 {
-		t.Fatalf("found %d curl commands, want 4:\n%s", len(cmds), out)
+	if len(cmds) != 5 {
+		t.Fatalf("found %d curl commands, want 5:\n%s", len(cmds), out)
 	}
 	answers := runCurls(t, cmds)
 	var page struct {
@@ -68,6 +68,14 @@ func TestDemo(t *testing.T) {
 		if !regexp.MustCompile(`[ (][1-9][0-9]* `+st+`[,;]`).MatchString(out) || (final && states[st] == 0) {
 			t.Errorf("demo orders %v (printed:\n%s): want some %s", states, out, st)
 		}
+	}
+	// The bank statement so far, reconciled: its run.
+	var run struct {
+		Status string
+		Counts map[string]int
+	}
+	if err := json.Unmarshal([]byte(answers[4].body), &run); err != nil || run.Status != "done" || run.Counts["matched"] == 0 {
+		t.Errorf("the reconciliation command answered %s", answers[4].body)
 	}
 	first.mustStop()
 

@@ -64,8 +64,8 @@ func TestQuickstart(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	cmds := curlCommands(t, stdout.String())
-	if len(cmds) != 4 {
-		t.Fatalf("found %d curl commands, want 4:\n%s", len(cmds), stdout)
+	if len(cmds) != 5 {
+		t.Fatalf("found %d curl commands, want 5:\n%s", len(cmds), stdout)
 	}
 	answers := runCurls(t, cmds)
 	if answers[2].status != http.StatusCreated {

@@ -125,18 +125,26 @@ func internalAccounts(ctx context.Context, l *ledger.Ledger, ops *accounts.Opera
 		{"ops-fee-income", "CNY", "6021", "Operation fee income", accounts.RoleFeeIncome, "", ledger.Credit, ledger.OverdraftNone},
 		{"ops-frozen", "CNY", "2009", "Frozen customer funds", accounts.RoleFrozen, "", ledger.Credit, ledger.OverdraftNone},
 		{"ops-points-issuance", "POINTS", "6601", "Points issued by operations", accounts.RolePointsIssuance, "", ledger.Debit, ledger.OverdraftUnlimited},
+		{"ops-suspense", "CNY", "2241", "Reconciliation suspense", accounts.RoleSuspense, "", ledger.Credit, ledger.OverdraftUnlimited},
+		{"ops-write-off", "CNY", "6711", "Reconciliation write-offs", accounts.RoleWriteOff, "", ledger.Debit, ledger.OverdraftUnlimited},
 	}
-	var news []ledger.NewAccount
+	var news, missing []ledger.NewAccount
 	for _, a := range list {
-		news = append(news, ledger.NewAccount{ID: accountID(a.name), InstitutionID: Bank, Asset: a.asset, Code: a.code,
-			Name: a.display, NormalSide: a.side, Overdraft: a.od})
-	}
-	if _, err := l.GetAccount(ctx, news[0].ID); ledger.ErrorCode(err) == ledger.CodeAccountNotFound {
-		if _, err := l.CreateAccounts(ctx, news); err != nil {
+		n := ledger.NewAccount{ID: accountID(a.name), InstitutionID: Bank, Asset: a.asset, Code: a.code,
+			Name: a.display, NormalSide: a.side, Overdraft: a.od}
+		news = append(news, n)
+		// Each one missing is created: a store of an earlier demo lacks
+		// the accounts added since.
+		if _, err := l.GetAccount(ctx, n.ID); ledger.ErrorCode(err) == ledger.CodeAccountNotFound {
+			missing = append(missing, n)
+		} else if err != nil {
 			return fmt.Errorf("demo: internal accounts: %w", err)
 		}
-	} else if err != nil {
-		return fmt.Errorf("demo: internal accounts: %w", err)
+	}
+	if len(missing) > 0 {
+		if _, err := l.CreateAccounts(ctx, missing); err != nil {
+			return fmt.Errorf("demo: internal accounts: %w", err)
+		}
 	}
 	for i, a := range list {
 		if _, err := ops.RegisterInternalAccount(ctx, accounts.InternalAccount{InstitutionID: Bank, Role: a.role,

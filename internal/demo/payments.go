@@ -11,6 +11,7 @@ import (
 	"github.com/suanpan/suanpan/internal/payments"
 	"github.com/suanpan/suanpan/internal/payments/channel"
 	"github.com/suanpan/suanpan/internal/payments/sim"
+	"github.com/suanpan/suanpan/internal/recon"
 	"github.com/suanpan/suanpan/internal/store"
 )
 
@@ -43,6 +44,8 @@ type PaymentsSample struct {
 	Channels map[string]string
 	// States counts the orders by state when SeedPayments returned.
 	States map[payments.State]int
+	// Recon is the bank channel's reconciliation of the day (SeedRecon).
+	Recon *recon.Run
 }
 
 // SeedPayments points demo-bank's channels at the simulator sm served at
