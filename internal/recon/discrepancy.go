@@ -271,16 +271,12 @@ func (s *Service) Resolve(ctx context.Context, r ResolveRequest) (*Discrepancy, 
 	case ResolutionAcceptChannel:
 		return s.acceptChannel(ctx, d, r)
 	case ResolutionWriteOff:
-		err := s.ledger.Do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		return s.withoutMoney(ctx, d, func(ctx context.Context, tx *sql.Tx, _ string) error {
 			if err := s.changeDiscrepancy(ctx, tx, d, StatusWriteOffPending, "", "", r.By, "", r.Note); err != nil {
 				return err
 			}
 			return s.discrepancyEvent(ctx, tx, EventWriteOffProposed, d, r.Writes)
 		})
-		if err != nil {
-			return nil, err
-		}
-		return s.GetDiscrepancy(ctx, d.ID, nil)
 	}
 	return nil, invalid("action", "action must be accept_channel, accept_suanpan or write_off")
 }
@@ -295,7 +291,7 @@ func (s *Service) unpark(ctx context.Context, d *Discrepancy, resolution string,
 		return s.discrepancyEvent(ctx, tx, EventDiscrepancyResolved, d, r.Writes)
 	}
 	if d.ParkTx == "" {
-		return s.closeWithout(ctx, d, close)
+		return s.withoutMoney(ctx, d, close)
 	}
 	return s.post(ctx, d, ledger.Request{Kind: ledger.KindReversal, InstitutionID: d.InstitutionID, Reference: resolveRef(d),
 		Type: "recon_unpark", TransactionID: d.ParkTx, Metadata: map[string]string{"discrepancy_id": d.ID, "resolution": resolution}}, close)
@@ -341,7 +337,7 @@ func (s *Service) acceptChannel(ctx context.Context, d *Discrepancy, r ResolveRe
 		return s.discrepancyEvent(ctx, tx, EventDiscrepancyResolved, d, r.Writes)
 	}
 	if d.Effect == 0 {
-		return s.closeWithout(ctx, d, close)
+		return s.withoutMoney(ctx, d, close)
 	}
 	account := r.AccountID
 	if account == "" {
@@ -399,16 +395,12 @@ func (s *Service) DecideWriteOff(ctx context.Context, r DecideRequest) (*Discrep
 		return nil, errorf(CodeApproverIsMaker, "", "the write-off was proposed by %s: another person must decide it", d.ProposedBy)
 	}
 	if !r.Approve {
-		err := s.ledger.Do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		return s.withoutMoney(ctx, d, func(ctx context.Context, tx *sql.Tx, _ string) error {
 			if err := s.changeDiscrepancy(ctx, tx, d, StatusOpen, "", "", "", "", r.Note); err != nil {
 				return err
 			}
 			return s.discrepancyEvent(ctx, tx, EventWriteOffRejected, d, r.Writes)
 		})
-		if err != nil {
-			return nil, err
-		}
-		return s.GetDiscrepancy(ctx, d.ID, nil)
 	}
 	close := func(ctx context.Context, tx *sql.Tx, txID string) error {
 		if err := s.changeDiscrepancy(ctx, tx, d, StatusResolved, ResolutionWriteOff, txID, "", r.By, r.Note); err != nil {
@@ -417,7 +409,7 @@ func (s *Service) DecideWriteOff(ctx context.Context, r DecideRequest) (*Discrep
 		return s.discrepancyEvent(ctx, tx, EventDiscrepancyResolved, d, r.Writes)
 	}
 	if d.Effect == 0 {
-		return s.closeWithout(ctx, d, close)
+		return s.withoutMoney(ctx, d, close)
 	}
 	writeOff, suspense, err := s.institutionAccount(ctx, d, accounts.RoleWriteOff)
 	if err != nil {
@@ -465,8 +457,9 @@ func (s *Service) post(ctx context.Context, d *Discrepancy, req ledger.Request,
 	return s.GetDiscrepancy(ctx, d.ID, nil)
 }
 
-// closeWithout resolves a discrepancy that moves no money.
-func (s *Service) closeWithout(ctx context.Context, d *Discrepancy, close func(ctx context.Context, tx *sql.Tx, txID string) error) (*Discrepancy, error) {
+// withoutMoney records a change of a discrepancy that moves no money,
+// riding the ledger's group commit.
+func (s *Service) withoutMoney(ctx context.Context, d *Discrepancy, close func(ctx context.Context, tx *sql.Tx, txID string) error) (*Discrepancy, error) {
 	err := s.ledger.Do(ctx, func(ctx context.Context, tx *sql.Tx) error { return close(ctx, tx, "") })
 	if ledger.ErrorCode(err) == codeStale {
 		return nil, errorf(CodeDiscrepancyClosed, "id", "discrepancy %s changed meanwhile; read it again", d.ID)

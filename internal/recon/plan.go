@@ -97,7 +97,7 @@ func planItems(in *input, res *match.Result, st *Settings, stmt string, preview 
 		sts.lines[k] = append(sts.lines[k], r.line.No)
 		p := plan{Item: Item{Kind: match.Duplicate, By: match.ByOrderID, Lines: []int{r.line.No}, OrderIDs: r.orders,
 			Action: ActionPark, Detail: fmt.Sprintf("line %d repeats orders an earlier run reconciled", r.line.No)},
-			status: r.line.Status, ref: r.line.ChannelRef, dir: r.line.Direction, asset: r.line.Asset, stmt: r.stmt, lineNo: r.line.No}
+			dir: r.line.Direction, asset: r.line.Asset, stmt: r.stmt, lineNo: r.line.No}
 		if r.line.OrderID == "" {
 			p.By = match.ByChannelRef
 		}
@@ -123,7 +123,7 @@ func planItem(in *input, it match.Item, st *Settings) (plan, error) {
 	for _, i := range it.Lines {
 		if l == nil {
 			l = &in.lines[i]
-			p.status, p.ref, p.dir, p.asset, p.stmt, p.lineNo = l.Status, l.ChannelRef, l.Direction, l.Asset, in.lineStmt[i], l.No
+			p.dir, p.asset, p.stmt, p.lineNo = l.Direction, l.Asset, in.lineStmt[i], l.No
 		}
 		p.Lines = append(p.Lines, in.lines[i].No)
 	}

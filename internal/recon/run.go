@@ -129,8 +129,6 @@ type repeat struct {
 type plan struct {
 	Item
 	account string
-	status  channel.Status // the line's, for a rule
-	ref     string         // the line's channel reference
 	dir     channel.Direction
 	asset   string
 	stmt    string
@@ -202,7 +200,6 @@ func (s *Service) prepare(ctx context.Context, r RunRequest) (*Run, error) {
 	if err := s.accountsOf(ctx, plans); err != nil {
 		return nil, err
 	}
-	openBefore := in.openBefore // and no more of in: the lines and orders can go
 	run := &Run{InstitutionID: ch.InstitutionID, ChannelID: ch.ID, StatementID: st.ID, Date: r.Date, DryRun: r.DryRun,
 		Status: RunResolving, Counts: map[string]int{countLines: len(in.lines) + len(in.repeats), countOrders: len(in.orders)},
 		StartedBy: r.By, StartedAt: now}
@@ -210,6 +207,9 @@ func (s *Service) prepare(ctx context.Context, r RunRequest) (*Run, error) {
 		run.Counts[string(k)] = n
 	}
 	run.Counts[string(match.Duplicate)] += len(in.repeats)
+	// Nothing below reads in or res: the lines and orders (most of a
+	// run's memory) can be collected while the run is recorded.
+	openBefore := in.openBefore
 	if r.DryRun {
 		run.Status, run.Items = "", items
 		return run, nil
