@@ -1,9 +1,11 @@
 package recon_test
 
 import (
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/suanpan/suanpan/internal/money"
 	"github.com/suanpan/suanpan/internal/payments"
 	"github.com/suanpan/suanpan/internal/payments/channel"
 	"github.com/suanpan/suanpan/internal/payments/sim"
@@ -272,5 +274,50 @@ func TestAlerts(t *testing.T) {
 		if out, err := w.rec.RunBranches(w.ctx, recon.BranchRequest{InstitutionIDs: []string{inst}, Date: day, Scope: []string{"bank-b"}}); err != nil || len(out.Runs) != 0 {
 			t.Errorf("out of scope: %v, %v", out, err)
 		}
+	})
+}
+
+// TestConcurrentRuns starts eight runs of one statement at once: the
+// items are recorded once, whoever wins, and a run that read them before
+// another recorded them is refused rather than recording them again.
+func TestConcurrentRuns(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db, sim.Config{})
+		ch := w.channels[channel.BankTransfer]
+		w.useCSV(ch, nil)
+		acct := w.wallet(0)
+		var lines []line
+		for i := range 20 {
+			o := w.order(ch, channel.PayIn, acct, int64(100+i), payments.StateSucceeded, "")
+			lines = append(lines, line{order: o.ID, amount: money.Format(int64(100+i), 2)})
+		}
+		lines = append(lines, line{ref: "L1", amount: "3.00"})
+		w.importCSV(ch, day, lines)
+		w.clock.Advance(72 * time.Hour)
+		var wg sync.WaitGroup
+		errs := make(chan error, 8)
+		for range 8 {
+			wg.Go(func() {
+				_, err := w.rec.Run(w.ctx, recon.RunRequest{ChannelID: ch.ID, Date: day, By: "k1"})
+				errs <- err
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil && recon.ErrorCode(err) != recon.CodeRunConflict {
+				t.Errorf("run: %v", err)
+			}
+		}
+		var matched, open int
+		runs, _, _ := w.rec.ListRuns(w.ctx, recon.RunFilter{ChannelID: ch.ID})
+		for _, r := range runs {
+			matched += r.Counts["matched"]
+			open += r.Counts["open"]
+		}
+		if matched != 20 || open != 1 {
+			t.Errorf("over %d runs: %d matched, %d open; want 20 and 1", len(runs), matched, open)
+		}
+		w.checkBooks()
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -48,8 +49,10 @@ func (s *Service) save(ctx context.Context, run *Run, plans []plan, sts *states,
 		for k, nos := range sts.lines {
 			if err := updateIn(ctx, tx, d, `UPDATE recon_lines SET state = `+d.Placeholder(1)+`, run_id = `+d.Placeholder(2)+
 				` WHERE statement_id = `+d.Placeholder(3)+` AND state IN ('open', 'late') AND line_no`,
-				[]any{k.state, run.ID, k.stmt}, nos); err != nil {
-				return err
+				[]any{k.state, run.ID, k.stmt}, nos); errors.Is(err, errChanged) {
+				return errConcurrentRun(run)
+			} else if err != nil {
+				return fmt.Errorf("record lines: %w", err)
 			}
 		}
 		r, err := tx.ExecContext(ctx, `UPDATE recon_lines SET state = $1, run_id = $2 WHERE statement_id = $3 AND state = $4`,
@@ -62,8 +65,10 @@ func (s *Service) save(ctx context.Context, run *Run, plans []plan, sts *states,
 		}
 		for state, ids := range sts.orders {
 			if err := updateIn(ctx, tx, d, `UPDATE payment_orders SET recon_state = `+d.Placeholder(1)+`, recon_run = `+d.Placeholder(2)+
-				` WHERE recon_state IN ('', 'late') AND id`, []any{state, run.ID}, ids); err != nil {
-				return err
+				` WHERE recon_state IN ('', 'late') AND id`, []any{state, run.ID}, ids); errors.Is(err, errChanged) {
+				return errConcurrentRun(run)
+			} else if err != nil {
+				return fmt.Errorf("record orders: %w", err)
 			}
 		}
 		// What is left of the open set as it was read is what matched;
@@ -83,7 +88,10 @@ func (s *Service) save(ctx context.Context, run *Run, plans []plan, sts *states,
 	})
 }
 
-// errConcurrentRun is why record refuses: another run changed what this one
+// errChanged is updateIn's answer when a row it was to change had changed.
+var errChanged = errors.New("rows changed meanwhile")
+
+// errConcurrentRun is why save refuses: another run changed what this one
 // read.
 func errConcurrentRun(run *Run) error {
 	return errorf(CodeRunConflict, "channel_id", "another run of channel %s recorded some of the same lines or orders meanwhile; run again",
@@ -91,7 +99,7 @@ func errConcurrentRun(run *Run) error {
 }
 
 // updateIn runs q + " IN (keys)" with args first, in chunks of keys, and
-// requires every key's row to change (CodeRunConflict otherwise); q's own
+// requires every key's row to change (errChanged otherwise); q's own
 // placeholders are d.Placeholder's too (SQLite numbers "?" in order).
 func updateIn(ctx context.Context, tx *sql.Tx, d store.Dialect, q string, args []any, keys []any) error {
 	var b strings.Builder
@@ -112,8 +120,7 @@ func updateIn(ctx context.Context, tx *sql.Tx, d store.Dialect, q string, args [
 			return err
 		}
 		if n, err := r.RowsAffected(); err != nil || n != int64(len(chunk)) {
-			return &Error{Code: CodeRunConflict, Field: "channel_id",
-				Message: "another run recorded some of the same lines or orders meanwhile; run again"}
+			return errChanged
 		}
 	}
 	return nil
