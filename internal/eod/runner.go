@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/suanpan/suanpan/internal/accounts"
@@ -27,10 +28,12 @@ const (
 
 // Defaults and bounds.
 const (
-	// DefaultLease bounds one step: a runner renews its lease on the date
-	// as each step starts and ends, and a run whose lease ran out (its
-	// runner crashed, or a step took longer) may be taken over.
-	DefaultLease = 15 * time.Minute
+	// DefaultLease is how long a runner's hold on a date lasts without
+	// renewal: a runner renews it as each step starts and ends and, while
+	// a step works, every third of it; a run whose lease ran out (its
+	// runner crashed) may be taken over, so a crashed day can be resumed
+	// within this long.
+	DefaultLease = 2 * time.Minute
 	// DefaultDelay is how long after a business day ends its scheduled run
 	// starts.
 	DefaultDelay = 15 * time.Minute
@@ -193,6 +196,10 @@ func (r *Runner) Run(ctx context.Context, date, by string) (*Run, error) {
 	if err != nil {
 		return nil, err
 	}
+	hbCtx, stopHeartbeat := context.WithCancel(ctx)
+	var heartbeat sync.WaitGroup
+	heartbeat.Go(func() { r.heartbeat(hbCtx, x) })
+	defer func() { stopHeartbeat(); heartbeat.Wait() }()
 	for i, def := range r.steps {
 		if statuses[def.name].ended() {
 			continue
@@ -209,6 +216,26 @@ func (r *Runner) Run(ctx context.Context, date, by string) (*Run, error) {
 		}
 	}
 	return r.Get(ctx, date)
+}
+
+// heartbeat renews x's lease every third of it until ctx ends, so that a
+// long step keeps the date while a crashed runner loses it soon. A renewal
+// that fails (the lease was taken over) changes nothing: the step's own
+// fence refuses to record.
+func (r *Runner) heartbeat(ctx context.Context, x *execution) {
+	t := time.NewTicker(r.lease / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := r.clock.Now()
+		_, _ = r.db.Write.ExecContext(ctx, `UPDATE eod_runs SET lease_until = $1, updated_at = $2
+			WHERE business_date = $3 AND lease_owner = $4 AND status = 'running'`,
+			now.Add(r.lease).UnixMicro(), now.UnixMicro(), x.date, x.owner)
+	}
 }
 
 // errCompleted is claim's answer when the date completed meanwhile.
