@@ -2,6 +2,7 @@ package statement_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -168,4 +169,41 @@ func writeCorpus(t *testing.T, target, name, values string) {
 	if err := os.WriteFile(filepath.Join(dir, "seed-"+name), []byte("go test fuzz v1\n"+values+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// FuzzFormat decodes arbitrary JSON as a channel's statement format, as
+// the settings API does, and reads a small statement with every format
+// that validates: neither may panic, and a file read keeps File's
+// promises.
+func FuzzFormat(f *testing.F) {
+	for _, m := range fuzzMaps() {
+		b, err := json.Marshal(statement.Format{Kind: statement.KindCSV, Columns: m})
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b, []byte("order_id,amount,time\nA1,1.00,2026-11-21 10:00:00\n"))
+	}
+	f.Add([]byte(`{"kind":"camt053"}`), []byte("<Document/>"))
+	f.Add([]byte(`{"kind":"csv","columns":{"amount":"#1","time":"#2","order_id":"#3","amount_format":"minor","time_layout":"2006","time_zone":"UTC"}}`),
+		[]byte("100,2026,A1\n"))
+	f.Fuzz(func(t *testing.T, format, file []byte) {
+		var fm statement.Format
+		if err := json.Unmarshal(format, &fm); err != nil {
+			return
+		}
+		if err := fm.Validate(); err != nil {
+			if !errors.Is(err, statement.ErrBadFormat) {
+				t.Fatalf("Validate: %v does not wrap ErrBadFormat", err)
+			}
+			return
+		}
+		if fm.Kind == statement.KindNative {
+			return // the channels' own parsers have their fuzz targets
+		}
+		got, err := statement.Parse(bytes.NewReader(file), fm, nil)
+		if err != nil {
+			return
+		}
+		checkFile(t, got)
+	})
 }
