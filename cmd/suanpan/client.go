@@ -57,10 +57,13 @@ func (p *problemError) Error() string {
 	return b.String()
 }
 
-// answer is a successful response: its raw JSON and whether it replays an
-// earlier request with the same Idempotency-Key.
+// answer is a successful response: its raw body, its status and headers,
+// and whether it replays an earlier request with the same
+// Idempotency-Key.
 type answer struct {
 	raw      []byte
+	status   int
+	header   http.Header
 	replayed bool
 }
 
@@ -150,7 +153,8 @@ func (c *client) send(ctx context.Context, method, path string, query url.Values
 		p.Status = resp.StatusCode
 		return nil, p
 	}
-	return &answer{raw: raw, replayed: resp.Header.Get("Idempotent-Replayed") == "true"}, nil
+	return &answer{raw: raw, status: resp.StatusCode, header: resp.Header,
+		replayed: resp.Header.Get("Idempotent-Replayed") == "true"}, nil
 }
 
 // printJSON writes a raw answer for --json.

@@ -47,42 +47,6 @@ const maxStatementBytes = 512 << 20
 // bytes.
 const maxFormatBytes = 1 << 20
 
-// lastResponse is an http.RoundTripper that keeps the status and header of
-// the last response, which client.send does not return: an import's 200
-// (the same file again) and a report's X-Content-SHA256.
-type lastResponse struct {
-	next   http.RoundTripper
-	status int
-	header http.Header
-}
-
-// RoundTrip sends r with the next transport and keeps its answer's status
-// and header.
-func (l *lastResponse) RoundTrip(r *http.Request) (*http.Response, error) {
-	resp, err := l.next.RoundTrip(r)
-	if err == nil {
-		l.status, l.header = resp.StatusCode, resp.Header
-	}
-	return resp, err
-}
-
-// recording makes c's requests go through a lastResponse until restore,
-// which the caller calls once it has sent the request it wants to know
-// about.
-func (c *client) recording() (rec *lastResponse, restore func()) {
-	saved := c.http
-	rec = &lastResponse{next: http.DefaultTransport}
-	timeout := clientTimeout
-	if saved != nil {
-		if saved.Transport != nil {
-			rec.next = saved.Transport
-		}
-		timeout = saved.Timeout
-	}
-	c.http = &http.Client{Timeout: timeout, Transport: rec}
-	return rec, func() { c.http = saved }
-}
-
 // scales returns a scaleFunc that asks the server for each asset's scale
 // once. It is for display only: an asset it cannot read is shown in minor
 // units.
@@ -329,18 +293,16 @@ func (c *ReconImportCmd) Run(ctx context.Context, a *app) error {
 	if err != nil {
 		return err
 	}
-	rec, restore := c.recording()
-	raw, err := c.raw(ctx, http.MethodPost, "/v1/recon/statements", url.Values{"channel_id": {c.Channel}, "date": {c.Date}},
-		"application/octet-stream", content)
-	restore()
+	rec, err := c.send(ctx, http.MethodPost, "/v1/recon/statements", url.Values{"channel_id": {c.Channel}, "date": {c.Date}},
+		"application/octet-stream", content, "")
 	if err != nil {
 		return err
 	}
 	if c.JSON {
-		return printJSON(a.stdout, &answer{raw: raw})
+		return printJSON(a.stdout, rec)
 	}
 	var st recon.Statement
-	if err := json.Unmarshal(raw, &st); err != nil {
+	if err := json.Unmarshal(rec.raw, &st); err != nil {
 		return fmt.Errorf("decode statement: %w", err)
 	}
 	scales := c.scales(ctx)
@@ -741,12 +703,11 @@ func (c *EODReportsCmd) Run(ctx context.Context, a *app) error {
 // download fetches a report; its content must match the SHA-256 the
 // server sends with it.
 func (c *client) download(ctx context.Context, date, name string) ([]byte, error) {
-	rec, restore := c.recording()
-	content, err := c.raw(ctx, http.MethodGet, eodRunPath(date)+"/reports/"+url.PathEscape(name), nil, "", nil)
-	restore()
+	rec, err := c.send(ctx, http.MethodGet, eodRunPath(date)+"/reports/"+url.PathEscape(name), nil, "", nil, "")
 	if err != nil {
 		return nil, err
 	}
+	content := rec.raw
 	want := strings.ToLower(rec.header.Get("X-Content-SHA256"))
 	if want == "" {
 		return nil, errors.New("the server sent no X-Content-SHA256")
