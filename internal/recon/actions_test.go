@@ -321,3 +321,25 @@ func TestConcurrentRuns(t *testing.T) {
 		w.checkBooks()
 	})
 }
+
+// TestSuspenseMissing refuses a run that must park a difference when the
+// institution has no suspense account, before it records anything.
+func TestSuspenseMissing(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db, sim.Config{})
+		if _, err := db.Write.ExecContext(w.ctx, `DELETE FROM internal_accounts WHERE role = 'suspense'`); err != nil {
+			t.Fatal(err)
+		}
+		ch := w.channels[channel.BankTransfer]
+		w.useCSV(ch, nil)
+		w.importCSV(ch, day, []line{{ref: "L1", amount: "1.00"}})
+		w.clock.Advance(72 * time.Hour)
+		_, err := w.rec.Run(w.ctx, recon.RunRequest{ChannelID: ch.ID, Date: day, By: "k1"})
+		if recon.ErrorCode(err) != recon.CodeInternalAccountMissing {
+			t.Fatalf("run: %v, want %s", err, recon.CodeInternalAccountMissing)
+		}
+		if runs, _, _ := w.rec.ListRuns(w.ctx, recon.RunFilter{}); len(runs) != 0 {
+			t.Errorf("%d runs recorded", len(runs))
+		}
+	})
+}

@@ -350,7 +350,7 @@ func (s *Service) acceptChannel(ctx context.Context, d *Discrepancy, r ResolveRe
 	if err != nil || acct.InstitutionID != d.InstitutionID {
 		return nil, invalid("account_id", "account %s not found in institution %s", account, d.InstitutionID)
 	}
-	_, suspense, err := s.institutionAccount(ctx, d, accounts.RoleSuspense)
+	suspense, err := s.roleAccount(ctx, d.InstitutionID, accounts.RoleSuspense, "", d.Asset)
 	if err != nil {
 		return nil, err
 	}
@@ -411,7 +411,11 @@ func (s *Service) DecideWriteOff(ctx context.Context, r DecideRequest) (*Discrep
 	if d.Effect == 0 {
 		return s.withoutMoney(ctx, d, close)
 	}
-	writeOff, suspense, err := s.institutionAccount(ctx, d, accounts.RoleWriteOff)
+	suspense, err := s.roleAccount(ctx, d.InstitutionID, accounts.RoleSuspense, "", d.Asset)
+	if err != nil {
+		return nil, err
+	}
+	writeOff, err := s.roleAccount(ctx, d.InstitutionID, accounts.RoleWriteOff, "", d.Asset)
 	if err != nil {
 		return nil, err
 	}
@@ -422,22 +426,6 @@ func (s *Service) DecideWriteOff(ctx context.Context, r DecideRequest) (*Discrep
 	return s.post(ctx, d, ledger.Request{Kind: ledger.KindTransfer, InstitutionID: d.InstitutionID, Reference: resolveRef(d),
 		Type: "recon_write_off", Postings: []ledger.Posting{p}, Metadata: map[string]string{"discrepancy_id": d.ID,
 			"resolution": ResolutionWriteOff, "proposed_by": d.ProposedBy}}, close)
-}
-
-// institutionAccount returns the institution's account of role (besides
-// suspense) and its suspense account for d's asset.
-func (s *Service) institutionAccount(ctx context.Context, d *Discrepancy, role string) (string, string, error) {
-	suspense, err := s.ops.InternalAccountID(ctx, d.InstitutionID, accounts.RoleSuspense, "", d.Asset)
-	if err != nil {
-		return "", "", errorf(CodeInternalAccountMissing, "", "institution %s has no suspense account for %s: register one (role suspense)",
-			d.InstitutionID, d.Asset)
-	}
-	other, err := s.ops.InternalAccountID(ctx, d.InstitutionID, role, "", d.Asset)
-	if err != nil {
-		return "", "", errorf(CodeInternalAccountMissing, "", "institution %s has no %s account for %s: register one (role %s)",
-			d.InstitutionID, role, d.Asset, role)
-	}
-	return other, suspense, nil
 }
 
 // post submits a resolution's ledger request with close riding along.

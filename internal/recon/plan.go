@@ -224,13 +224,25 @@ func (s *Service) checkAccounts(ctx context.Context, ch *payments.Channel, plans
 // parkAccounts returns the clearing account of ch and the institution's
 // suspense account for asset.
 func (s *Service) parkAccounts(ctx context.Context, ch *payments.Channel, asset string) (clearing, suspense string, err error) {
-	if clearing, err = s.ops.InternalAccountID(ctx, ch.InstitutionID, accounts.RoleClearing, ch.Code, asset); err != nil {
-		return "", "", errorf(CodeInternalAccountMissing, "", "institution %s has no clearing account for channel %s and %s: register one (role clearing)",
-			ch.InstitutionID, ch.Code, asset)
+	if clearing, err = s.roleAccount(ctx, ch.InstitutionID, accounts.RoleClearing, ch.Code, asset); err != nil {
+		return "", "", err
 	}
-	if suspense, err = s.ops.InternalAccountID(ctx, ch.InstitutionID, accounts.RoleSuspense, "", asset); err != nil {
-		return "", "", errorf(CodeInternalAccountMissing, "", "institution %s has no suspense account for %s: register one (role suspense)",
-			ch.InstitutionID, asset)
+	if suspense, err = s.roleAccount(ctx, ch.InstitutionID, accounts.RoleSuspense, "", asset); err != nil {
+		return "", "", err
 	}
 	return clearing, suspense, nil
+}
+
+// roleAccount returns the account inst registered for role (and channel)
+// in asset: CodeInternalAccountMissing when there is none.
+func (s *Service) roleAccount(ctx context.Context, inst, role, channel, asset string) (string, error) {
+	id, err := s.ops.InternalAccountID(ctx, inst, role, channel, asset)
+	if accounts.ErrorCode(err) != "" {
+		what := role
+		if channel != "" {
+			what += " account of channel " + channel
+		}
+		return "", errorf(CodeInternalAccountMissing, "", "institution %s has no %s for %s: register one (role %s)", inst, what, asset, role)
+	}
+	return id, err
 }

@@ -342,6 +342,7 @@ func (s *Service) resolveByRule(ctx context.Context, discs []*Discrepancy) error
 func (s *Service) park(ctx context.Context, ch *payments.Channel, discs []*Discrepancy) error {
 	var reqs []ledger.Request
 	var zero []*Discrepancy
+	var clearing, suspense string
 	byID := make(map[string]*Discrepancy, len(discs))
 	for _, d := range discs {
 		byID[d.ID] = d
@@ -349,15 +350,18 @@ func (s *Service) park(ctx context.Context, ch *payments.Channel, discs []*Discr
 			zero = append(zero, d)
 			continue
 		}
-		clearing, suspense, err := s.parkAccounts(ctx, ch, d.Asset)
-		if err != nil {
-			return err
+		if clearing == "" {
+			// A run's discrepancies are all in the channel's asset (an
+			// import refuses any other).
+			var err error
+			if clearing, suspense, err = s.parkAccounts(ctx, ch, ch.Asset); err != nil {
+				return err
+			}
 		}
 		p := ledger.Posting{Debit: clearing, Credit: suspense, Asset: d.Asset, Amount: d.Effect}
 		if d.Effect < 0 {
 			p = ledger.Posting{Debit: suspense, Credit: clearing, Asset: d.Asset, Amount: -d.Effect}
 		}
-		d := d
 		reqs = append(reqs, ledger.Request{Kind: ledger.KindTransfer, InstitutionID: d.InstitutionID, Reference: "recon:" + d.ID + ":park",
 			Type: "recon_park", Postings: []ledger.Posting{p}, Metadata: map[string]string{"discrepancy_id": d.ID, "kind": string(d.Kind),
 				"channel": ch.Code}, Writes: []ledger.Write{func(ctx context.Context, tx *sql.Tx, tr *ledger.Transaction) error {
