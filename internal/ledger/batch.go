@@ -116,7 +116,8 @@ func (b *batch) run(jobs []*job) error {
 }
 
 // load reads and locks, in a fixed order (transactions, holds, accounts, each
-// sorted by ID), everything the batch's requests refer to.
+// sorted by ID), everything the batch's requests refer to, then reads the
+// references already taken.
 func (b *batch) load(jobs []*job) error {
 	var refs, holdIDs, origIDs []string
 	for _, j := range jobs {
@@ -133,9 +134,6 @@ func (b *batch) load(jobs []*job) error {
 				origIDs = append(origIDs, r.TransactionID)
 			}
 		}
-	}
-	if err := b.loadRefs(dedupe(refs)); err != nil {
-		return err
 	}
 	if err := b.loadOriginals(dedupe(origIDs)); err != nil {
 		return err
@@ -163,7 +161,16 @@ func (b *batch) load(jobs []*job) error {
 			acctIDs = append(acctIDs, p.Debit, p.Credit)
 		}
 	}
-	return b.loadAccounts(dedupe(acctIDs))
+	if err := b.loadAccounts(dedupe(acctIDs)); err != nil {
+		return err
+	}
+	// References last, once every row the requests touch is locked. A twin
+	// of a request that another writer is committing waits on those locks;
+	// read before them, its reference would still look free, and the twin
+	// would be refused (insufficient funds, hold already posted) for the
+	// money its own twin moved. Read after them, it sees the committed
+	// reference and is answered with that transaction.
+	return b.loadRefs(dedupe(refs))
 }
 
 // loadAccounts reads and locks the batch's accounts; on SQLite, those the

@@ -349,13 +349,18 @@ func (s *Service) Create(ctx context.Context, r OrderRequest) (o *Order, duplica
 			}}})
 	}
 	if err != nil {
-		if ledger.ErrorCode(err) == codeReferenceTaken {
-			// A concurrent request with the same reference won.
-			existing, gerr := s.byReference(ctx, ch.InstitutionID, r.Reference)
-			if gerr != nil {
-				return nil, false, gerr
-			}
+		// The reference decides, whatever refused this request: a twin sent
+		// at the same moment may have committed first, and then this one
+		// failed on what the twin did (a pay-out's hold finds the money
+		// already held by the twin's; a pay-in's insert finds the reference
+		// taken). Its caller is answered with the twin's order, never with
+		// a refusal for money that moved.
+		existing, gerr := s.byReference(ctx, ch.InstitutionID, r.Reference)
+		switch {
+		case gerr == nil:
 			return s.duplicate(existing, &r)
+		case !isCode(gerr, CodeOrderNotFound):
+			return nil, false, gerr
 		}
 		return nil, false, unwrapWrite(err)
 	}
