@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -62,7 +63,8 @@ func newPaymentsServer(t *testing.T, engine store.Dialect) *paymentsServer {
 	t.Cleanup(ts.Close)
 	svc := payments.New(payments.Config{DB: db, Ledger: l, Operations: ops, Jobs: p.jobs, Clock: p.clock,
 		CallbackURL: "http://" + ts.Listener.Addr().String() + "/v1/payments/callbacks", Log: quiet})
-	hooks := outbox.NewWebhooks(db, p.clock, outbox.WebhookOptions{})
+	// The receivers listen on this machine: allowed, as --webhook-allow-cidr does.
+	hooks := outbox.NewWebhooks(db, p.clock, outbox.WebhookOptions{AllowPrefixes: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
 	hooks.Register(p.jobs)
 	p.relay = outbox.NewRelay(db, p.clock, outbox.RelayOptions{Log: quiet})
 	if p.sim, err = sim.New(sim.Config{Clock: p.clock, MinDelay: time.Second, MaxDelay: 5 * time.Second}); err != nil {

@@ -32,7 +32,9 @@ func TestServeDeliversEvents(t *testing.T) {
 	}))
 	defer recv.Close()
 
-	args := []string{"serve", "--addr", "127.0.0.1:0", "--store", t.TempDir() + "/s.db"}
+	// The receiver listens on this machine, which deliveries reach only
+	// when the operator allows it.
+	args := []string{"serve", "--addr", "127.0.0.1:0", "--store", t.TempDir() + "/s.db", "--webhook-allow-cidr", "127.0.0.1,::1/128"}
 	var events jetstream.Consumer
 	if natsURL := os.Getenv("SUANPAN_TEST_NATS_URL"); natsURL != "" {
 		suffix := fmt.Sprint(time.Now().UnixNano())

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"net/url"
+	"strings"
 	"time"
 )
 
@@ -33,6 +35,9 @@ type ServeCmd struct {
 	NatsPrefix     string        `name:"nats-prefix" default:"suanpan" env:"SUANPAN_NATS_PREFIX" help:"Subject prefix: an event of type payment_order.succeeded goes to <prefix>.payment_order.succeeded."`
 	EODSchedule    bool          `name:"eod-schedule" default:"true" negatable:"" env:"SUANPAN_EOD_SCHEDULE" help:"With --eod-schedule (the default), close each business day by itself (the end of day of 'suanpan eod run'), --eod-delay after it ends; --no-eod-schedule leaves it to operators."`
 	EODDelay       time.Duration `name:"eod-delay" default:"1h" env:"SUANPAN_EOD_DELAY" help:"How long after a business day ends its scheduled close starts: time for the channels' statement files to arrive."`
+	// WebhookAllowCIDR opens ranges of the operator's network to webhook
+	// deliveries, which otherwise reach public addresses only.
+	WebhookAllowCIDR []string `name:"webhook-allow-cidr" sep:"," placeholder:"CIDR,…" env:"SUANPAN_WEBHOOK_ALLOW_CIDR" help:"Address ranges webhook deliveries may connect to although they are loopback, private (10/8, 172.16/12, 192.168/16, fc00::/7), link-local (169.254/16 with cloud metadata, fe80::/10), CGNAT or otherwise not public, e.g. 10.20.0.0/16,192.168.1.0/24: receivers on your own network. Without it webhooks reach public addresses only. Every address is checked as it is connected to, after DNS."`
 }
 
 // Validate checks the flags before anything is opened.
@@ -45,7 +50,31 @@ func (c *ServeCmd) Validate() error {
 			return errors.New("--public-url must be an absolute http(s) URL, e.g. https://suanpan.example.com")
 		}
 	}
+	if _, err := parseAllowCIDRs(c.WebhookAllowCIDR); err != nil {
+		return err
+	}
 	return checkServerFlags(c.RequestTimeout, c.ShutdownTimeout, c.HoldSweepInterval, c.MaxBodyBytes)
+}
+
+// parseAllowCIDRs reads --webhook-allow-cidr: ranges, or single addresses.
+func parseAllowCIDRs(list []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range list {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			a, aerr := netip.ParseAddr(s)
+			if aerr != nil || a.Zone() != "" {
+				return nil, fmt.Errorf("--webhook-allow-cidr: %q is neither a range (10.0.0.0/8, fd00::/8) nor an address", s)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }
 
 // Run opens and migrates the store, starts the ledger, bootstraps a new
@@ -57,11 +86,15 @@ func (c *ServeCmd) Run(ctx context.Context, a *app) (err error) {
 		return err
 	}
 	defer closeStore(db, &err)
+	allow, err := parseAllowCIDRs(c.WebhookAllowCIDR)
+	if err != nil {
+		return err
+	}
 	srv, err := newAPIServer(ctx, db, serverConfig{RootInstitution: c.RootInstitution, RootName: c.RootName,
 		RequestTimeout: c.RequestTimeout, MaxBodyBytes: c.MaxBodyBytes, HoldSweepInterval: c.HoldSweepInterval,
 		ShutdownTimeout: c.ShutdownTimeout, TrustProxy: c.TrustProxy, TLSCert: c.TLSCert, TLSKey: c.TLSKey,
 		EncryptionKeys: c.EncryptionKeys, PublicURL: c.PublicURL, NatsURL: c.NatsURL, NatsStream: c.NatsStream,
-		NatsPrefix: c.NatsPrefix, EODSchedule: c.EODSchedule, EODDelay: c.EODDelay}, a.log)
+		NatsPrefix: c.NatsPrefix, EODSchedule: c.EODSchedule, EODDelay: c.EODDelay, WebhookAllowPrefixes: allow}, a.log)
 	if err != nil {
 		return err
 	}

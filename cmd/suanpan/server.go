@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -57,6 +58,9 @@ type serverConfig struct {
 	// ends (eod.DefaultDelay when zero).
 	EODSchedule bool
 	EODDelay    time.Duration
+	// WebhookAllowPrefixes are the non-public ranges webhook deliveries
+	// may connect to (--webhook-allow-cidr); none: public addresses only.
+	WebhookAllowPrefixes []netip.Prefix
 }
 
 func defaultServerConfig() serverConfig {
@@ -166,7 +170,10 @@ func (s *apiServer) startPayments(ctx context.Context, cfg serverConfig, keys *a
 	s.products = accounts.NewProductService(s.db, clk)
 	s.ops = accounts.NewOperations(s.ledger, s.products, accounts.OperationsConfig{})
 	s.jobs = jobs.New(s.db, clk, jobs.Options{Log: log})
-	s.webhooks = outbox.NewWebhooks(s.db, clk, outbox.WebhookOptions{Secrets: keys})
+	s.webhooks = outbox.NewWebhooks(s.db, clk, outbox.WebhookOptions{Secrets: keys, AllowPrefixes: cfg.WebhookAllowPrefixes})
+	if len(cfg.WebhookAllowPrefixes) > 0 {
+		log.Info("webhook deliveries may reach non-public addresses in", "cidrs", cfg.WebhookAllowPrefixes)
+	}
 	s.webhooks.Register(s.jobs)
 	var streamer *outbox.Streamer
 	if cfg.NatsURL != "" {

@@ -339,6 +339,8 @@ func TestServeFlagErrors(t *testing.T) {
 		{"unreadable cert", []string{"--tls-cert", filepath.Join(dir, "absent.pem"), "--tls-key", keyFile}, "absent.pem"},
 		{"malformed admin key", []string{"--admin-key", "not-a-key"}, "admin key must look like"},
 		{"zero request timeout", []string{"--request-timeout", "0s"}, "--request-timeout"},
+		{"malformed webhook range", []string{"--webhook-allow-cidr", "10.0.0.0/8,10.0.0.0/33"}, "--webhook-allow-cidr"},
+		{"webhook range by name", []string{"--webhook-allow-cidr", "intranet"}, "--webhook-allow-cidr"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

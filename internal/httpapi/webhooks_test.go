@@ -64,6 +64,15 @@ func TestWebhooks(t *testing.T) {
 				map[string]any{"url": hook.URL, "event_types": []string{"Not A Type"}}, rid("wh-bad")...)
 			a.fail(http.StatusForbidden, "forbidden", "body.institution_id", admin, "POST", "/v1/webhooks",
 				map[string]any{"url": hook.URL, "institution_id": "pb"}, rid("wh-bad")...)
+			// Addresses deliveries would not connect to (this server only
+			// allows 127.0.0.0/8): refused on creation and on change.
+			for _, url := range []string{"http://169.254.169.254/latest/meta-data/", "http://10.0.0.1/hook", "http://[::1]/hook",
+				"http://2130706433/hook", "http://0x7f000001/hook", "http://0177.0.0.1/hook"} {
+				a.fail(http.StatusUnprocessableEntity, "invalid_request", "body.url", admin, "POST", "/v1/webhooks",
+					map[string]any{"url": url}, rid("wh-bad")...)
+				a.fail(http.StatusUnprocessableEntity, "invalid_request", "body.url", admin, "PATCH", "/v1/webhooks/"+w.ID,
+					map[string]any{"url": url}, rid("wh-bad")...)
+			}
 			for _, c := range []struct{ method, path string }{
 				{"GET", "/v1/webhooks/" + w.ID}, {"PATCH", "/v1/webhooks/" + w.ID}, {"DELETE", "/v1/webhooks/" + w.ID},
 				{"POST", "/v1/webhooks/" + w.ID + "/rotate-secret"},
@@ -108,9 +117,10 @@ func TestWebhooks(t *testing.T) {
 			}
 		})
 
+		var b payBooks // the payment books the deliveries' orders are made on
 		t.Run("deliveries", func(t *testing.T) {
 			a := a.with(t)
-			b := a.payBooks(admin, "pa")
+			b = a.payBooks(admin, "pa")
 			o := a.order(admin, map[string]any{"reference": "in-1", "channel_id": b.channel, "direction": "pay_in", "account": b.wallet, "amount": 100})
 			if _, err := a.relay.FanOut(context.Background()); err != nil {
 				t.Fatal(err)
@@ -163,6 +173,39 @@ func TestWebhooks(t *testing.T) {
 			a.must(http.StatusOK, viewer, "GET", "/v1/webhooks/deliveries/"+d.ID+"/attempts", nil, &attempts)
 			if len(attempts.Items) != 2 || attempts.Items[1].StatusCode != http.StatusOK || recv.received() != 3 {
 				t.Errorf("attempts %+v, %d received", attempts.Items, recv.received())
+			}
+		})
+
+		t.Run("an error answer is not shown", func(t *testing.T) {
+			a := a.with(t)
+			const leak = "upstream secret-token at 10.1.2.3:5432"
+			failing := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, _ *http.Request) {
+				http.Error(rw, leak, http.StatusInternalServerError)
+			}))
+			t.Cleanup(failing.Close)
+			var h httpapi.NewWebhookView
+			a.must(http.StatusCreated, admin, "POST", "/v1/webhooks", map[string]any{"url": failing.URL,
+				"event_types": []string{"payment_order.*"}}, &h)
+			a.order(admin, map[string]any{"reference": "in-2", "channel_id": b.channel, "direction": "pay_in", "account": b.wallet, "amount": 100})
+			if _, err := a.relay.FanOut(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			a.run()
+			raw := readAll(t, a.must(http.StatusOK, viewer, "GET", "/v1/webhooks/deliveries?webhook_id="+h.Webhook.ID, nil, nil))
+			var p struct {
+				Items []outbox.Delivery `json:"items"`
+			}
+			if err := json.Unmarshal([]byte(raw), &p); err != nil || len(p.Items) == 0 {
+				t.Fatalf("deliveries %s: %v", raw, err)
+			}
+			for _, d := range p.Items {
+				raw += readAll(t, a.must(http.StatusOK, viewer, "GET", "/v1/webhooks/deliveries/"+d.ID+"/attempts", nil, nil))
+				if d.LastStatus != http.StatusInternalServerError || d.LastError != "http 500" {
+					t.Errorf("delivery %+v, want last 500 logged as http 500", d)
+				}
+			}
+			if strings.Contains(raw, "secret-token") || strings.Contains(raw, "127.0.0.1") {
+				t.Errorf("the deliveries show the answer or an address: %s", raw)
 			}
 		})
 

@@ -10,9 +10,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/suanpan/suanpan/internal/jobs"
 	"github.com/suanpan/suanpan/internal/store"
@@ -61,7 +59,7 @@ type Delivery struct {
 	State         DeliveryState `json:"state"`
 	Attempts      int           `json:"attempts"`
 	LastStatus    int           `json:"last_status,omitempty"` // HTTP status of the last attempt; 0 when none came back
-	LastError     string        `json:"last_error,omitempty"`
+	LastError     string        `json:"last_error,omitempty"`  // why the last attempt failed, in a few fixed words (see Attempt.Error)
 	NextAttemptAt *time.Time    `json:"next_attempt_at,omitempty"`
 	DeliveredAt   *time.Time    `json:"delivered_at,omitempty"`
 	CreatedAt     time.Time     `json:"created_at"`
@@ -76,8 +74,13 @@ type Attempt struct {
 	Attempt    int       `json:"attempt"` // 1-based, over the delivery's life
 	At         time.Time `json:"at"`
 	StatusCode int       `json:"status_code,omitempty"` // 0 when no response came
-	Error      string    `json:"error,omitempty"`
-	DurationMs int64     `json:"duration_ms"`
+	// Error is why the attempt failed, one of a few fixed phrases: "http
+	// 500" (the status), "address not allowed", "connection refused",
+	// "connection closed", "timeout", "no such host", "dns lookup failed",
+	// "unreachable", "tls…", "canceled", "request failed". Never what the
+	// receiver answered, nor the addresses a connection tried.
+	Error      string `json:"error,omitempty"`
+	DurationMs int64  `json:"duration_ms"`
 }
 
 // Envelope is the JSON body of a webhook request and of a NATS message.
@@ -95,11 +98,9 @@ type deliveryJob struct {
 	DeliveryID string `json:"delivery_id"`
 }
 
-// Limits on what an attempt keeps.
-const (
-	maxErrorLen    = 500      // bytes of error text kept
-	maxResponseLen = 64 << 10 // bytes of a response body read (and dropped) so the connection is reused
-)
+// maxResponseLen bounds the bytes of a response body read (and dropped) so
+// the connection is reused.
+const maxResponseLen = 64 << 10
 
 // DeliveryFilter selects deliveries for ListDeliveries.
 type DeliveryFilter struct {
@@ -306,9 +307,11 @@ func (s *Webhooks) deliver(ctx context.Context, j *jobs.Job) error {
 	}
 	at, began := s.clock.Now(), time.Now() // the clock stamps the attempt; the wall clock times it
 	status, sendErr := s.post(ctx, t, body, at)
-	attempt := Attempt{At: at, StatusCode: status, DurationMs: time.Since(began).Milliseconds()}
+	// The log, which the institution reads, and the job's error, which
+	// the jobs API shows it, keep only why in a few fixed words.
+	attempt := Attempt{At: at, StatusCode: status, Error: attemptError(sendErr), DurationMs: time.Since(began).Milliseconds()}
 	if sendErr != nil {
-		attempt.Error = truncate(sendErr.Error(), maxErrorLen)
+		sendErr = errors.New(attempt.Error)
 	}
 	now := s.clock.Now()
 	var next *time.Time
@@ -377,14 +380,11 @@ func (s *Webhooks) post(ctx context.Context, t *target, body []byte, now time.Ti
 		return 0, err
 	}
 	defer resp.Body.Close()
-	head, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorLen))
+	// The body is read only so the connection is reused, and dropped: what
+	// an address answers is not the subscriber's to read in the log.
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxResponseLen))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		msg := "HTTP " + strconv.Itoa(resp.StatusCode)
-		if text := strings.TrimSpace(string(head)); text != "" {
-			msg += ": " + text
-		}
-		return resp.StatusCode, errors.New(msg)
+		return resp.StatusCode, statusError(resp.StatusCode)
 	}
 	return resp.StatusCode, nil
 }
@@ -439,22 +439,4 @@ func (s *Webhooks) finishInactive(ctx context.Context, id, key string) error {
 		return fmt.Errorf("delivery %s: %w", id, err)
 	}
 	return nil
-}
-
-// truncate cuts s to at most n bytes of valid, storable UTF-8.
-func truncate(s string, n int) string {
-	s = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return ' '
-		}
-		return r
-	}, strings.ToValidUTF8(s, "?"))
-	if len(s) <= n {
-		return s
-	}
-	s = s[:n]
-	for !utf8.ValidString(s) {
-		s = s[:len(s)-1]
-	}
-	return s
 }

@@ -4,14 +4,22 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/google/uuid"
+	"github.com/suanpan/suanpan/internal/jobs"
 	"github.com/suanpan/suanpan/internal/outbox"
 	"github.com/suanpan/suanpan/internal/store"
 	"github.com/suanpan/suanpan/internal/store/storetest"
@@ -191,7 +199,7 @@ func TestRetryUntilTheSubscriberIsBack(t *testing.T) {
 						if last && (a.StatusCode != http.StatusOK || a.Error != "") {
 							t.Errorf("last attempt = %+v, want 200 without error", a)
 						}
-						if !last && (a.StatusCode != http.StatusInternalServerError || a.Error != "HTTP 500: Internal Server Error") {
+						if !last && (a.StatusCode != http.StatusInternalServerError || a.Error != "http 500") {
 							t.Errorf("attempt %d = %+v, want a logged 500", i+1, a)
 						}
 						if i > 0 {
@@ -458,4 +466,206 @@ func TestRelayRunFansOutWhenNotified(t *testing.T) {
 			t.Errorf("Lag = %s, %v; want 0", lag, err)
 		}
 	})
+}
+
+// attempts returns the attempts of the only delivery there is.
+func (w *world) onlyAttempts() (*outbox.Delivery, []outbox.Attempt) {
+	w.t.Helper()
+	ds := w.deliveries(outbox.DeliveryFilter{})
+	if len(ds) != 1 {
+		w.t.Fatalf("%d deliveries, want 1", len(ds))
+	}
+	as, err := w.hooks.Attempts(context.Background(), nil, ds[0].ID)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return ds[0], as
+}
+
+// Deliveries connect only to public addresses and the ranges the operator
+// allows, whatever the URL names: the address is checked after DNS, as it
+// is connected to. A refused delivery reaches nothing and logs why in three
+// words.
+func TestDeliveriesConnectOnlyToAllowedAddresses(t *testing.T) {
+	tests := []struct {
+		name    string
+		allow   []string
+		host    string // of the URL, with the receiver's port, which listens on 127.0.0.1
+		wantHit bool
+	}{
+		{"loopback refused", nil, "127.0.0.1", false},
+		{"a name that resolves to loopback refused", nil, "localhost", false},
+		{"other ranges allowed", []string{"10.0.0.0/8", "192.168.1.0/24"}, "127.0.0.1", false},
+		{"one address allowed", []string{"127.0.0.1/32"}, "127.0.0.1", true},
+		{"loopback allowed", []string{"127.0.0.0/8"}, "localhost", true},
+		{"IPv4-mapped range allowed", []string{"::ffff:127.0.0.0/104"}, "127.0.0.1", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			storetest.Each(t, func(t *testing.T, db *store.DB) {
+				ctx := context.Background()
+				var allow []netip.Prefix
+				for _, a := range tc.allow {
+					allow = append(allow, netip.MustParsePrefix(a))
+				}
+				w := newWorldWith(t, db, outbox.WebhookOptions{AllowPrefixes: allow})
+				r := newReceiver(t, w.clk)
+				// Registered while loopback was allowed (or the name
+				// resolved elsewhere): only the dialer stands in the way.
+				url := "http://" + net.JoinHostPort(tc.host, strconv.Itoa(r.srv.Listener.Addr().(*net.TCPAddr).Port)) + "/hook"
+				onPrem := outbox.NewWebhooks(db, w.clk, outbox.WebhookOptions{AllowPrefixes: loopback})
+				_, secret, err := onPrem.Create(ctx, nil, outbox.NewWebhook{InstitutionID: "root", URL: url})
+				if err != nil {
+					t.Fatal(err)
+				}
+				r.set(secret, http.StatusOK)
+				w.record(outbox.Event{Type: "account.opened", InstitutionID: "root"})
+				w.fanOut()
+				w.runDue()
+				if got := len(r.requests()); (got == 1) != tc.wantHit || got > 1 {
+					t.Fatalf("receiver got %d requests, want reached %t", got, tc.wantHit)
+				}
+				d, as := w.onlyAttempts()
+				want := outbox.Attempt{DeliveryID: d.ID, Attempt: 1, At: t0, StatusCode: http.StatusOK}
+				wantState, wantError := outbox.DeliveryDelivered, ""
+				if !tc.wantHit {
+					want.StatusCode, want.Error = 0, "address not allowed"
+					wantState, wantError = outbox.DeliveryPending, "address not allowed"
+				}
+				if diff := cmp.Diff([]outbox.Attempt{want}, as, cmpopts.IgnoreFields(outbox.Attempt{}, "DurationMs")); diff != "" {
+					t.Errorf("attempts (-want +got):\n%s", diff)
+				}
+				if d.State != wantState || d.LastError != wantError || d.LastStatus != want.StatusCode {
+					t.Errorf("delivery = %s %d %q, want %s %d %q", d.State, d.LastStatus, d.LastError, wantState, want.StatusCode, wantError)
+				}
+			})
+		})
+	}
+}
+
+// The delivery log says why an attempt failed in a few fixed words: never
+// what the receiver answered, nor the addresses and ports a dial tried.
+func TestFailedAttemptsLogNeitherAnswersNorAddresses(t *testing.T) {
+	const leak = "root:x:0:0 ami-id instance-id secret-token"
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refusing := "http://" + closed.Addr().String() + "/hook"
+	closed.Close() // nothing listens there now
+	tests := []struct {
+		name       string
+		url        func(t *testing.T) string
+		wantStatus int
+		wantError  string
+	}{
+		{"error answer", func(t *testing.T) string {
+			return serve(t, func(rw http.ResponseWriter, _ *http.Request) {
+				rw.WriteHeader(http.StatusInternalServerError)
+				_, _ = io.WriteString(rw, leak)
+			}, false)
+		}, http.StatusInternalServerError, "http 500"},
+		{"not found page", func(t *testing.T) string {
+			return serve(t, func(rw http.ResponseWriter, _ *http.Request) { http.Error(rw, leak, http.StatusNotFound) }, false)
+		}, http.StatusNotFound, "http 404"},
+		{"redirect elsewhere", func(t *testing.T) string {
+			return serve(t, func(rw http.ResponseWriter, req *http.Request) {
+				rw.Header().Set("Location", "http://169.254.169.254/?"+leak)
+				rw.WriteHeader(http.StatusFound)
+				_, _ = io.WriteString(rw, leak)
+			}, false)
+		}, http.StatusFound, "http 302"},
+		{"connection refused", func(*testing.T) string { return refusing }, 0, "connection refused"},
+		{"untrusted certificate", func(t *testing.T) string {
+			return serve(t, func(rw http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(rw, leak) }, true)
+		}, 0, "tls: certificate signed by an unknown authority"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			storetest.Each(t, func(t *testing.T, db *store.DB) {
+				w := newWorld(t, db)
+				url := tc.url(t)
+				w.webhook("root", url)
+				w.record(outbox.Event{Type: "account.opened", InstitutionID: "root"})
+				w.fanOut()
+				w.runDue()
+				d, as := w.onlyAttempts()
+				if len(as) != 1 || as[0].StatusCode != tc.wantStatus || as[0].Error != tc.wantError {
+					t.Fatalf("attempts = %+v, want one with %d %q", as, tc.wantStatus, tc.wantError)
+				}
+				if d.LastStatus != tc.wantStatus || d.LastError != tc.wantError {
+					t.Errorf("delivery = %d %q, want %d %q", d.LastStatus, d.LastError, tc.wantStatus, tc.wantError)
+				}
+				js, _, err := w.sch.List(context.Background(), jobs.Filter{Kind: outbox.JobKind})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, j := range js {
+					if strings.Contains(j.LastError, "127.0.0.1") || strings.Contains(j.LastError, "secret-token") {
+						t.Errorf("job error %q holds an address or the answer", j.LastError)
+					}
+				}
+			})
+		})
+	}
+}
+
+// serve starts a receiver with handler, over TLS with a certificate no one
+// trusts when tls is set, and returns its URL.
+func serve(t *testing.T, handler http.HandlerFunc, tls bool) string {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(handler)
+	if tls {
+		srv.StartTLS()
+	} else {
+		srv.Start()
+	}
+	t.Cleanup(srv.Close)
+	return srv.URL + "/hook"
+}
+
+// A redirect to a loopback, link-local or otherwise refused address is not
+// followed, whatever form the address takes, and what came with it is not
+// logged.
+func TestRedirectsToRefusedAddressesAreNotFollowed(t *testing.T) {
+	// The receiver that must not be reached listens on another loopback
+	// address than the one the operator allows.
+	ln, err := net.Listen("tcp", "127.0.0.2:0")
+	if err != nil {
+		t.Skipf("no second loopback address: %v", err)
+	}
+	var hits atomic.Int32
+	hidden := httptest.NewUnstartedServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hits.Add(1) }))
+	hidden.Listener.Close()
+	hidden.Listener = ln
+	hidden.Start()
+	t.Cleanup(hidden.Close)
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	tests := []struct{ name, location string }{
+		{"other loopback address", "http://127.0.0.2:" + port + "/hook"},
+		{"decimal form", "http://2130706434:" + port + "/hook"},
+		{"hex form", "http://0x7f000002:" + port + "/hook"},
+		{"IPv6 loopback", "http://[::1]:" + port + "/hook"},
+		{"IPv4-mapped IPv6", "http://[::ffff:127.0.0.2]:" + port + "/hook"},
+		{"localhost", "http://localhost:" + port + "/hook"},
+		{"cloud metadata", "http://169.254.169.254/latest/meta-data/"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			storetest.Each(t, func(t *testing.T, db *store.DB) {
+				w := newWorldWith(t, db, outbox.WebhookOptions{AllowPrefixes: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}})
+				w.webhook("root", serve(t, http.RedirectHandler(tc.location, http.StatusTemporaryRedirect).ServeHTTP, false))
+				w.record(outbox.Event{Type: "account.opened", InstitutionID: "root"})
+				w.fanOut()
+				w.runDue()
+				if n := hits.Load(); n != 0 {
+					t.Fatalf("the refused address got %d requests", n)
+				}
+				_, as := w.onlyAttempts()
+				if len(as) != 1 || as[0].StatusCode != http.StatusTemporaryRedirect || as[0].Error != "http 307" {
+					t.Errorf("attempts = %+v, want one answered 307 and logged as such", as)
+				}
+			})
+		})
+	}
 }

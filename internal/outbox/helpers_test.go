@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"sync"
 	"testing"
 	"time"
@@ -36,7 +37,17 @@ type world struct {
 	sch   *jobs.Scheduler
 }
 
+// loopback allows deliveries to this machine, where the tests' receivers
+// listen: what an operator with receivers on its own network sets.
+var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+
 func newWorld(t *testing.T, db *store.DB) *world {
+	t.Helper()
+	return newWorldWith(t, db, outbox.WebhookOptions{AllowPrefixes: loopback})
+}
+
+// newWorldWith is newWorld with the webhook service's options.
+func newWorldWith(t *testing.T, db *store.DB, opts outbox.WebhookOptions) *world {
 	t.Helper()
 	ctx := context.Background()
 	clk := clock.NewFake(t0)
@@ -47,7 +58,7 @@ func newWorld(t *testing.T, db *store.DB) *world {
 		}
 	}
 	quiet := slog.New(slog.DiscardHandler)
-	w := &world{t: t, db: db, clk: clk, hooks: outbox.NewWebhooks(db, clk, outbox.WebhookOptions{}),
+	w := &world{t: t, db: db, clk: clk, hooks: outbox.NewWebhooks(db, clk, opts),
 		relay: outbox.NewRelay(db, clk, outbox.RelayOptions{Log: quiet}), sch: jobs.New(db, clk, jobs.Options{Log: quiet})}
 	w.hooks.Register(w.sch)
 	return w

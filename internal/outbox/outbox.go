@@ -8,8 +8,10 @@
 // Delivery is at least once: a receiver de-duplicates by the webhook-id
 // header (the event ID) or the Nats-Msg-Id header. This package only reads
 // what the rest of Suanpan records; it must never change balances or any
-// other business state, and never show a webhook's secret except when it is
-// created or rotated.
+// other business state, never show a webhook's secret except when it is
+// created or rotated, never connect a delivery to an address outside the
+// public internet and the ranges the operator allows (address.go), and never
+// keep what a receiver answered beyond its status code.
 package outbox
 
 import (

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strconv"
@@ -92,6 +93,7 @@ type Webhooks struct {
 	clock   clock.Clock
 	client  *http.Client
 	secrets store.Sealer
+	policy  addressPolicy
 }
 
 // secretField names the webhook secret for its Sealer.
@@ -124,9 +126,11 @@ type WebhookOptions struct {
 	// Timeout bounds one delivery attempt, from connecting to reading the
 	// response; default 15 s.
 	Timeout time.Duration
-	// Transport sends the requests; default a clone of
-	// http.DefaultTransport.
-	Transport http.RoundTripper
+	// AllowPrefixes are address ranges deliveries may connect to although
+	// they are loopback, private, link-local or otherwise not public (see
+	// refusedPrefixes): receivers on the operator's own network. Without
+	// them deliveries reach public addresses only.
+	AllowPrefixes []netip.Prefix
 	// Secrets, when set, encrypts the webhooks' signing secrets at rest;
 	// without it they are stored as they are. Use one or the other for the
 	// life of a store.
@@ -141,11 +145,11 @@ func NewWebhooks(db *store.DB, clk clock.Clock, opts WebhookOptions) *Webhooks {
 	if opts.Timeout <= 0 {
 		opts.Timeout = 15 * time.Second
 	}
-	if opts.Transport == nil {
-		opts.Transport = http.DefaultTransport.(*http.Transport).Clone()
-	}
+	policy := newAddressPolicy(opts.AllowPrefixes)
 	client := &http.Client{
-		Transport: opts.Transport,
+		// The transport's dialer checks every address connected to, on
+		// the first request and on each redirect alike.
+		Transport: policy.transport(),
 		Timeout:   opts.Timeout,
 		// A redirect to another host (or scheme or port) is refused: it
 		// would hand the signed event to someone the subscriber did not
@@ -157,7 +161,7 @@ func NewWebhooks(db *store.DB, clk clock.Clock, opts WebhookOptions) *Webhooks {
 			return nil
 		},
 	}
-	return &Webhooks{db: db, clock: clk, client: client, secrets: opts.Secrets}
+	return &Webhooks{db: db, clock: clk, client: client, secrets: opts.Secrets, policy: policy}
 }
 
 func inScope(scope []string, inst string) bool {
@@ -174,7 +178,7 @@ func (s *Webhooks) Create(ctx context.Context, scope []string, in NewWebhook, wr
 	if in.InstitutionID == "" || !inScope(scope, in.InstitutionID) || !store.Storable(in.InstitutionID) {
 		return nil, "", fieldErr("institution_id", "no such institution in your scope")
 	}
-	u, err := checkURL(in.URL)
+	u, err := s.checkURL(in.URL)
 	if err != nil {
 		return nil, "", err
 	}
@@ -233,8 +237,10 @@ func runWrites(ctx context.Context, tx *sql.Tx, writes []TxWrite) error {
 	return nil
 }
 
-// checkURL returns the webhook URL in canonical form, or why it is refused.
-func checkURL(raw string) (string, error) {
+// checkURL returns the webhook URL in canonical form, or why it is refused:
+// besides its form, its host when that is an address deliveries would not
+// connect to (see addressPolicy.checkHost).
+func (s *Webhooks) checkURL(raw string) (string, error) {
 	if raw == "" || len(raw) > maxURLLen || !store.Storable(raw) {
 		return "", fieldErr("url", "url must be an absolute http or https URL of at most %d bytes", maxURLLen)
 	}
@@ -247,6 +253,9 @@ func checkURL(raw string) (string, error) {
 	}
 	if u.Fragment != "" || u.RawFragment != "" {
 		return "", fieldErr("url", "url must not have a fragment")
+	}
+	if err := s.policy.checkHost(u.Hostname()); err != nil {
+		return "", err
 	}
 	return u.String(), nil
 }
@@ -361,7 +370,7 @@ func (s *Webhooks) Update(ctx context.Context, scope []string, id string, u Webh
 			return err
 		}
 		if u.URL != nil {
-			if w.URL, err = checkURL(*u.URL); err != nil {
+			if w.URL, err = s.checkURL(*u.URL); err != nil {
 				return err
 			}
 		}

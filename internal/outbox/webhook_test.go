@@ -254,3 +254,60 @@ func TestListDeliveriesFilters(t *testing.T) {
 		}
 	})
 }
+
+// A URL whose host is an address deliveries would not connect to is refused
+// when it is registered, unless the operator allows its range.
+func TestCreateRefusesAddressesNotAllowed(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		w := newWorldWith(t, db, outbox.WebhookOptions{}) // public addresses only
+		onPrem := outbox.NewWebhooks(db, w.clk, outbox.WebhookOptions{AllowPrefixes: loopback})
+		tests := []struct {
+			url        string
+			want       bool // accepted by default
+			wantOnPrem bool // accepted with loopback allowed
+		}{
+			{"https://hooks.example.com/x", true, true},
+			{"https://93.184.215.14/x", true, true},
+			{"https://[2606:2800:21f:cb07:6820:80da:af6b:8b2c]/x", true, true},
+			{"http://127.0.0.1:8080/v1/webhooks", false, true}, // the server's own API
+			{"http://localhost:8080/v1/webhooks", false, true},
+			{"http://[::1]:8080/x", false, true},
+			{"http://[::ffff:127.0.0.1]/x", false, true},
+			{"http://0.0.0.0:8080/x", false, false},
+			{"http://169.254.169.254/latest/meta-data/", false, false},
+			{"http://[fd00::1]/x", false, false},
+			{"http://10.0.0.1/x", false, false},
+			{"http://2130706433/x", false, false},
+			{"http://0x7f000001/x", false, false},
+			{"http://0177.0.0.1/x", false, false},
+			{"http://127.1/x", false, false},
+		}
+		for _, tc := range tests {
+			t.Run(tc.url, func(t *testing.T) {
+				for _, c := range []struct {
+					name  string
+					hooks *outbox.Webhooks
+					want  bool
+				}{{"default", w.hooks, tc.want}, {"loopback allowed", onPrem, tc.wantOnPrem}} {
+					h, _, err := c.hooks.Create(ctx, nil, outbox.NewWebhook{InstitutionID: "root", URL: tc.url})
+					if code, field := codeOf(err); (err == nil) != c.want || (err != nil && (code != outbox.CodeInvalidRequest || field != "url")) {
+						t.Fatalf("%s: Create = %v, want accepted %t or refused as invalid url", c.name, err, c.want)
+					}
+					if err == nil {
+						if err := c.hooks.Delete(ctx, nil, h.ID); err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
+				// Changing a webhook's URL is checked alike.
+				h, _ := w.webhook("root", "https://hooks.example.com/x")
+				defer w.hooks.Delete(ctx, nil, h.ID)
+				_, err := w.hooks.Update(ctx, nil, h.ID, outbox.WebhookUpdate{URL: &tc.url})
+				if code, _ := codeOf(err); (err == nil) != tc.want || (err != nil && code != outbox.CodeInvalidRequest) {
+					t.Errorf("Update = %v, want accepted %t", err, tc.want)
+				}
+			})
+		}
+	})
+}
