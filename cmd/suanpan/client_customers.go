@@ -51,7 +51,7 @@ func (c *CustomersCreateCmd) Run(ctx context.Context, a *app) error {
 		return err
 	}
 	if c.JSON {
-		return printJSON(a.stdout, ans)
+		return printJSON(a.stdout, ans.raw)
 	}
 	if err := printCustomer(a.stdout, &cu.CustomerView); err != nil {
 		return err
@@ -91,7 +91,7 @@ func (c *CustomersGetCmd) Run(ctx context.Context, a *app) error {
 		return err
 	}
 	if c.JSON {
-		return printJSON(a.stdout, ans)
+		return printJSON(a.stdout, ans.raw)
 	}
 	var page customerAccountPage
 	if _, err := c.call(ctx, http.MethodGet, path+"/accounts", url.Values{"limit": {"100"}}, nil, &page, ""); err != nil {
@@ -190,7 +190,7 @@ func (c *CustomersListCmd) Run(ctx context.Context, a *app) error {
 		return err
 	}
 	if c.JSON {
-		return printJSON(a.stdout, ans)
+		return printJSON(a.stdout, ans.raw)
 	}
 	t := newTable(a.stdout, "ID", "INSTITUTION", "TYPE", "STATUS", "RISK", "NAME", "PHONE")
 	for _, cu := range page.Items {
@@ -244,7 +244,7 @@ func (c *ProductsListCmd) Run(ctx context.Context, a *app) error {
 		return err
 	}
 	if c.JSON {
-		return printJSON(a.stdout, ans)
+		return printJSON(a.stdout, ans.raw)
 	}
 	t := newTable(a.stdout, "ID", "INSTITUTION", "VERSION", "CLASS", "ASSET", "CODE", "STATUS", "NAME")
 	for _, p := range page.Items {
@@ -282,7 +282,7 @@ func (c *ProductsGetCmd) Run(ctx context.Context, a *app) error {
 		return err
 	}
 	if c.JSON {
-		return printJSON(a.stdout, ans)
+		return printJSON(a.stdout, ans.raw)
 	}
 	return printProduct(a.stdout, &p)
 }
