@@ -207,8 +207,10 @@ func (c *CustomersListCmd) Run(ctx context.Context, a *app) error {
 
 // ProductsCmd groups the product commands.
 type ProductsCmd struct {
-	List ProductsListCmd `cmd:"" help:"List the products of the API key's institutions, a page at a time."`
-	Get  ProductsGetCmd  `cmd:"" help:"Show a product version: its limits, fees and rules."`
+	List     ProductsListCmd     `cmd:"" help:"List the products of the API key's institutions, a page at a time."`
+	Get      ProductsGetCmd      `cmd:"" help:"Show a product version: its limits, fees and rules."`
+	Create   ProductsCreateCmd   `cmd:"" help:"Create a product from its definition in a JSON file."`
+	Versions ProductsVersionsCmd `cmd:"" help:"List a product's versions."`
 }
 
 // productPage is a page of GET /v1/products.

@@ -112,4 +112,3 @@ func (c *client) send(ctx context.Context, method, path string, query url.Values
 	return &answer{raw: raw, status: resp.StatusCode, header: resp.Header,
 		replayed: resp.Header.Get("Idempotent-Replayed") == "true"}, nil
 }
-
