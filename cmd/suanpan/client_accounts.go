@@ -4,12 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
 	"strconv"
 	"time"
 
-	"github.com/suanpan/suanpan/internal/httpapi"
+	sdk "github.com/suanpan/suanpan/client"
 	"github.com/suanpan/suanpan/internal/money"
 )
 
@@ -21,12 +19,6 @@ type AccountsCmd struct {
 	Freeze AccountsFreezeCmd `cmd:"" help:"Freeze an account: stop its debits, credits or both."`
 	Thaw   AccountsThawCmd   `cmd:"" help:"Thaw a frozen account."`
 	Close  AccountsCloseCmd  `cmd:"" help:"Close an account for good. It must hold nothing and have no pending amounts."`
-}
-
-// accountPage is a page of GET /v1/accounts.
-type accountPage struct {
-	Items      []*httpapi.AccountView `json:"items"`
-	NextCursor string                 `json:"next_cursor"`
 }
 
 // AccountsListCmd lists accounts.
@@ -44,29 +36,29 @@ func (c *AccountsListCmd) Run(ctx context.Context, a *app) error {
 	if c.Limit < 1 || c.Limit > 1000 {
 		return fmt.Errorf("--limit must be from 1 to 1000")
 	}
-	q := url.Values{"limit": {strconv.Itoa(c.Limit)}}
-	for k, v := range map[string]string{"asset": c.Asset, "code": c.Code, "status": c.Status, "after": c.After} {
-		if v != "" {
-			q.Set(k, v)
-		}
-	}
-	var page accountPage
-	ans, err := c.call(ctx, http.MethodGet, "/v1/accounts", q, nil, &page, "")
+	api, err := c.api()
 	if err != nil {
 		return err
 	}
-	if c.JSON {
-		return printJSON(a.stdout, ans)
+	limit := int64(c.Limit)
+	r, err := api.ListAccountsWithResponse(ctx, &sdk.ListAccountsParams{Asset: opt(c.Asset), Code: opt(c.Code),
+		Status: opt(sdk.ListAccountsParamsStatus(c.Status)), After: opt(c.After), Limit: &limit})
+	if err := sdk.Check(r, err); err != nil {
+		return err
 	}
+	if c.JSON {
+		return printJSON(a.stdout, r.Body)
+	}
+	page := r.JSON200
 	t := newTable(a.stdout, "ID", "INSTITUTION", "ASSET", "CODE", "STATUS", "BALANCE", "AVAILABLE", "NAME")
-	for _, acct := range page.Items {
-		t.row(acct.ID, acct.InstitutionID, acct.Asset, acct.Code, acct.Status, acct.BalanceDisplay, acct.AvailableDisplay, acct.Name)
+	for _, acct := range items(page.Items) {
+		t.row(acct.Id, acct.InstitutionId, acct.Asset, acct.Code, string(acct.Status), acct.BalanceDisplay, acct.AvailableDisplay, acct.Name)
 	}
 	if err := t.flush(); err != nil {
 		return err
 	}
-	if page.NextCursor != "" {
-		fmt.Fprintf(a.stdout, "more: --after %s\n", page.NextCursor)
+	if next := deref(page.NextCursor); next != "" {
+		fmt.Fprintf(a.stdout, "more: --after %s\n", next)
 	}
 	return nil
 }
@@ -79,29 +71,32 @@ type AccountsGetCmd struct {
 
 // Run prints the account.
 func (c *AccountsGetCmd) Run(ctx context.Context, a *app) error {
-	var acct httpapi.AccountView
-	ans, err := c.call(ctx, http.MethodGet, "/v1/accounts/"+url.PathEscape(c.ID), nil, nil, &acct, "")
+	api, err := c.api()
 	if err != nil {
 		return err
 	}
-	if c.JSON {
-		return printJSON(a.stdout, ans)
+	r, err := api.GetAccountWithResponse(ctx, c.ID)
+	if err := sdk.Check(r, err); err != nil {
+		return err
 	}
-	return printAccount(a.stdout, &acct)
+	if c.JSON {
+		return printJSON(a.stdout, r.Body)
+	}
+	return printAccount(a.stdout, r.JSON200)
 }
 
-func printAccount(w io.Writer, acct *httpapi.AccountView) error {
-	overdraft := acct.Overdraft
+func printAccount(w io.Writer, acct *sdk.AccountView) error {
+	overdraft := string(acct.Overdraft)
 	if acct.Overdraft == "limit" {
 		overdraft += " " + strconv.FormatInt(acct.OverdraftLimit, 10) + " minor units"
 	}
 	return fields(w,
-		"id", acct.ID,
-		"institution", acct.InstitutionID,
+		"id", acct.Id,
+		"institution", acct.InstitutionId,
 		"name", acct.Name,
 		"asset", acct.Asset,
-		"code", acct.Code+" ("+acct.NormalSide+"-normal, overdraft "+overdraft+")",
-		"status", acct.Status,
+		"code", acct.Code+" ("+string(acct.NormalSide)+"-normal, overdraft "+overdraft+")",
+		"status", string(acct.Status),
 		"balance", acct.BalanceDisplay+" "+acct.Asset,
 		"available", acct.AvailableDisplay+" "+acct.Asset,
 		"created", timeText(acct.CreatedAt),
@@ -122,13 +117,8 @@ type AccountsCreateCmd struct {
 
 // Run opens the account and prints it.
 func (c *AccountsCreateCmd) Run(ctx context.Context, a *app) error {
-	body := map[string]any{"asset": c.Asset, "code": c.Code, "normal_side": c.NormalSide, "overdraft": c.Overdraft}
-	if c.Name != "" {
-		body["name"] = c.Name
-	}
-	if c.Institution != "" {
-		body["institution_id"] = c.Institution
-	}
+	body := sdk.AccountBody{Asset: c.Asset, Code: c.Code, NormalSide: sdk.AccountBodyNormalSide(c.NormalSide),
+		Overdraft: opt(sdk.AccountBodyOverdraft(c.Overdraft)), Name: opt(c.Name), InstitutionId: opt(c.Institution)}
 	switch {
 	case c.OverdraftLimit != "" && c.Overdraft != "limit":
 		return fmt.Errorf("--overdraft-limit needs --overdraft limit")
@@ -137,17 +127,20 @@ func (c *AccountsCreateCmd) Run(ctx context.Context, a *app) error {
 		if err != nil {
 			return err
 		}
-		body["overdraft_limit"] = limit
+		body.OverdraftLimit = &limit
 	}
-	var acct httpapi.AccountView
-	ans, err := c.call(ctx, http.MethodPost, "/v1/accounts", nil, body, &acct, "")
+	api, err := c.api()
 	if err != nil {
 		return err
 	}
-	if c.JSON {
-		return printJSON(a.stdout, ans)
+	r, err := api.CreateAccountWithResponse(ctx, body)
+	if err := sdk.Check(r, err); err != nil {
+		return err
 	}
-	return printAccount(a.stdout, &acct)
+	if c.JSON {
+		return printJSON(a.stdout, r.Body)
+	}
+	return printAccount(a.stdout, r.JSON201)
 }
 
 // AccountsFreezeCmd freezes an account.
@@ -160,7 +153,10 @@ type AccountsFreezeCmd struct {
 
 // Run freezes the account and prints it.
 func (c *AccountsFreezeCmd) Run(ctx context.Context, a *app) error {
-	return changeStatus(ctx, a, &c.client, c.ID, "freeze", map[string]any{"side": c.Side, "reason": c.Reason})
+	return c.changeStatus(ctx, a, func(api *sdk.ClientWithResponses) (*sdk.AccountView, sdk.Response, error) {
+		r, err := api.FreezeAccountWithResponse(ctx, c.ID, sdk.FreezeBody{Side: sdk.FreezeBodySide(c.Side), Reason: opt(c.Reason)})
+		return jsonOf(r, err, func() *sdk.AccountView { return r.JSON200 })
+	})
 }
 
 // AccountsThawCmd thaws an account.
@@ -173,7 +169,10 @@ type AccountsThawCmd struct {
 
 // Run thaws the account and prints it.
 func (c *AccountsThawCmd) Run(ctx context.Context, a *app) error {
-	return changeStatus(ctx, a, &c.client, c.ID, "thaw", map[string]any{"side": c.Side, "reason": c.Reason})
+	return c.changeStatus(ctx, a, func(api *sdk.ClientWithResponses) (*sdk.AccountView, sdk.Response, error) {
+		r, err := api.ThawAccountWithResponse(ctx, c.ID, sdk.FreezeBody{Side: sdk.FreezeBodySide(c.Side), Reason: opt(c.Reason)})
+		return jsonOf(r, err, func() *sdk.AccountView { return r.JSON200 })
+	})
 }
 
 // AccountsCloseCmd closes an account.
@@ -185,22 +184,27 @@ type AccountsCloseCmd struct {
 
 // Run closes the account and prints it.
 func (c *AccountsCloseCmd) Run(ctx context.Context, a *app) error {
-	return changeStatus(ctx, a, &c.client, c.ID, "close", map[string]any{"reason": c.Reason})
+	return c.changeStatus(ctx, a, func(api *sdk.ClientWithResponses) (*sdk.AccountView, sdk.Response, error) {
+		r, err := api.CloseAccountWithResponse(ctx, c.ID, sdk.CloseInBody{Reason: opt(c.Reason)})
+		return jsonOf(r, err, func() *sdk.AccountView { return r.JSON200 })
+	})
 }
 
-func changeStatus(ctx context.Context, a *app, c *client, id, action string, body map[string]any) error {
-	if body["reason"] == "" {
-		delete(body, "reason")
+// changeStatus sends a change of an account's status and prints the
+// account.
+func (c *client) changeStatus(ctx context.Context, a *app, send func(*sdk.ClientWithResponses) (*sdk.AccountView, sdk.Response, error)) error {
+	api, err := c.api()
+	if err != nil {
+		return err
 	}
-	var acct httpapi.AccountView
-	ans, err := c.call(ctx, http.MethodPost, "/v1/accounts/"+url.PathEscape(id)+"/"+action, nil, body, &acct, "")
+	acct, r, err := send(api)
 	if err != nil {
 		return err
 	}
 	if c.JSON {
-		return printJSON(a.stdout, ans)
+		return printJSON(a.stdout, r.Bytes())
 	}
-	return printAccount(a.stdout, &acct)
+	return printAccount(a.stdout, acct)
 }
 
 // BalanceCmd shows an account's balances.
@@ -212,43 +216,41 @@ type BalanceCmd struct {
 
 // Run prints the balances.
 func (c *BalanceCmd) Run(ctx context.Context, a *app) error {
-	var q url.Values
+	var params sdk.GetBalanceParams
 	asOf := "now"
 	if c.AsOf != "" {
 		t, err := time.Parse(time.RFC3339, c.AsOf)
 		if err != nil {
 			return fmt.Errorf("--as-of must be an RFC 3339 time such as 2026-11-02T09:00:00Z: %w", err)
 		}
-		q = url.Values{"as_of": {t.Format(time.RFC3339Nano)}}
+		params.AsOf = &t
 		asOf = timeText(t)
 	}
-	var acct httpapi.AccountView
-	ans, err := c.call(ctx, http.MethodGet, "/v1/accounts/"+url.PathEscape(c.ID)+"/balance", q, nil, &acct, "")
+	api, err := c.api()
 	if err != nil {
 		return err
 	}
-	if c.JSON {
-		return printJSON(a.stdout, ans)
+	r, err := api.GetBalanceWithResponse(ctx, c.ID, &params)
+	if err := sdk.Check(r, err); err != nil {
+		return err
 	}
+	if c.JSON {
+		return printJSON(a.stdout, r.Body)
+	}
+	acct := r.JSON200
 	scale, err := c.scale(ctx, acct.Asset)
 	if err != nil {
 		return err
 	}
 	b := acct.Balances
 	return fields(a.stdout,
-		"account", acct.ID+" ("+acct.Name+")",
+		"account", acct.Id+" ("+acct.Name+")",
 		"as of", asOf,
 		"balance", acct.BalanceDisplay+" "+acct.Asset,
 		"available", acct.AvailableDisplay+" "+acct.Asset,
 		"posted", "debits "+money.Format(b.DebitsPosted, scale)+", credits "+money.Format(b.CreditsPosted, scale),
 		"pending", "debits "+money.Format(b.DebitsPending, scale)+", credits "+money.Format(b.CreditsPending, scale),
 	)
-}
-
-// entryPage is a page of GET /v1/accounts/{id}/entries.
-type entryPage struct {
-	Items      []httpapi.StatementLineView `json:"items"`
-	NextCursor int64                       `json:"next_cursor"`
 }
 
 // EntriesCmd shows an account's journal.
@@ -264,28 +266,33 @@ func (c *EntriesCmd) Run(ctx context.Context, a *app) error {
 	if c.Limit < 1 || c.Limit > 1000 {
 		return fmt.Errorf("--limit must be from 1 to 1000")
 	}
-	q := url.Values{"limit": {strconv.Itoa(c.Limit)}}
+	limit := int64(c.Limit)
+	params := sdk.ListEntriesParams{Limit: &limit}
 	if c.After > 0 {
-		q.Set("after", strconv.FormatInt(c.After, 10))
+		params.After = &c.After
 	}
-	var page entryPage
-	ans, err := c.call(ctx, http.MethodGet, "/v1/accounts/"+url.PathEscape(c.ID)+"/entries", q, nil, &page, "")
+	api, err := c.api()
 	if err != nil {
 		return err
 	}
-	if c.JSON {
-		return printJSON(a.stdout, ans)
+	r, err := api.ListEntriesWithResponse(ctx, c.ID, &params)
+	if err := sdk.Check(r, err); err != nil {
+		return err
 	}
+	if c.JSON {
+		return printJSON(a.stdout, r.Body)
+	}
+	page := r.JSON200
 	t := newTable(a.stdout, "SEQ", "TIME", "TYPE", "REFERENCE", "SIDE", "KIND", "AMOUNT", "BALANCE", "AVAILABLE", "TRANSACTION")
-	for _, e := range page.Items {
-		t.row(strconv.FormatInt(e.Seq, 10), timeText(e.CreatedAt), e.Type, e.Reference, e.Side, e.Kind, e.AmountDisplay,
-			e.BalanceDisplay, e.AvailableDisplay, e.TransactionID)
+	for _, e := range items(page.Items) {
+		t.row(strconv.FormatInt(e.Seq, 10), timeText(e.CreatedAt), e.Type, e.Reference, string(e.Side), string(e.Kind), e.AmountDisplay,
+			e.BalanceDisplay, e.AvailableDisplay, e.TransactionId)
 	}
 	if err := t.flush(); err != nil {
 		return err
 	}
-	if page.NextCursor != 0 {
-		fmt.Fprintf(a.stdout, "more: --after %d\n", page.NextCursor)
+	if next := page.NextCursor; next != nil && *next != 0 {
+		fmt.Fprintf(a.stdout, "more: --after %d\n", *next)
 	}
 	return nil
 }

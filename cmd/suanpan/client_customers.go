@@ -51,7 +51,7 @@ func (c *CustomersCreateCmd) Run(ctx context.Context, a *app) error {
 		return err
 	}
 	if c.JSON {
-		return printJSON(a.stdout, ans)
+		return printJSON(a.stdout, ans.raw)
 	}
 	if err := printCustomer(a.stdout, &cu.CustomerView); err != nil {
 		return err
@@ -91,7 +91,7 @@ func (c *CustomersGetCmd) Run(ctx context.Context, a *app) error {
 		return err
 	}
 	if c.JSON {
-		return printJSON(a.stdout, ans)
+		return printJSON(a.stdout, ans.raw)
 	}
 	var page customerAccountPage
 	if _, err := c.call(ctx, http.MethodGet, path+"/accounts", url.Values{"limit": {"100"}}, nil, &page, ""); err != nil {
@@ -190,7 +190,7 @@ func (c *CustomersListCmd) Run(ctx context.Context, a *app) error {
 		return err
 	}
 	if c.JSON {
-		return printJSON(a.stdout, ans)
+		return printJSON(a.stdout, ans.raw)
 	}
 	t := newTable(a.stdout, "ID", "INSTITUTION", "TYPE", "STATUS", "RISK", "NAME", "PHONE")
 	for _, cu := range page.Items {
@@ -207,8 +207,10 @@ func (c *CustomersListCmd) Run(ctx context.Context, a *app) error {
 
 // ProductsCmd groups the product commands.
 type ProductsCmd struct {
-	List ProductsListCmd `cmd:"" help:"List the products of the API key's institutions, a page at a time."`
-	Get  ProductsGetCmd  `cmd:"" help:"Show a product version: its limits, fees and rules."`
+	List     ProductsListCmd     `cmd:"" help:"List the products of the API key's institutions, a page at a time."`
+	Get      ProductsGetCmd      `cmd:"" help:"Show a product version: its limits, fees and rules."`
+	Create   ProductsCreateCmd   `cmd:"" help:"Create a product from its definition in a JSON file."`
+	Versions ProductsVersionsCmd `cmd:"" help:"List a product's versions."`
 }
 
 // productPage is a page of GET /v1/products.
@@ -244,7 +246,7 @@ func (c *ProductsListCmd) Run(ctx context.Context, a *app) error {
 		return err
 	}
 	if c.JSON {
-		return printJSON(a.stdout, ans)
+		return printJSON(a.stdout, ans.raw)
 	}
 	t := newTable(a.stdout, "ID", "INSTITUTION", "VERSION", "CLASS", "ASSET", "CODE", "STATUS", "NAME")
 	for _, p := range page.Items {
@@ -282,7 +284,7 @@ func (c *ProductsGetCmd) Run(ctx context.Context, a *app) error {
 		return err
 	}
 	if c.JSON {
-		return printJSON(a.stdout, ans)
+		return printJSON(a.stdout, ans.raw)
 	}
 	return printProduct(a.stdout, &p)
 }

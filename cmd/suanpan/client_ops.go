@@ -5,10 +5,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"time"
 
-	"github.com/suanpan/suanpan/internal/httpapi"
+	sdk "github.com/suanpan/suanpan/client"
 )
 
 // OpsCmd groups the account operations: the business operations on
@@ -34,39 +33,42 @@ type opFlags struct {
 
 // body is the request body of the operation, its amount in minor units of
 // the account's asset.
-func (f *opFlags) body(ctx context.Context, c *client) (map[string]any, error) {
+func (f *opFlags) body(ctx context.Context, c *client) (sdk.OperationBody, error) {
 	asset, _, err := c.accountDefaults(ctx, f.Account, "", "")
 	if err != nil {
-		return nil, err
+		return sdk.OperationBody{}, err
 	}
 	amount, err := c.amount(ctx, "amount", f.Amount, asset)
 	if err != nil {
-		return nil, err
+		return sdk.OperationBody{}, err
 	}
-	body := map[string]any{"reference": f.Reference, "account": f.Account, "channel": f.Channel, "amount": amount}
+	body := sdk.OperationBody{Reference: f.Reference, Account: f.Account, Channel: f.Channel, Amount: amount}
 	if len(f.Metadata) > 0 {
-		body["metadata"] = f.Metadata
+		body.Metadata = &f.Metadata
 	}
 	return body, nil
 }
 
 // postOperation sends an operation and prints it.
-func (c *client) postOperation(ctx context.Context, a *app, op string, body map[string]any, reference string) error {
-	var v httpapi.OperationView
-	ans, err := c.call(ctx, http.MethodPost, "/v1/operations/"+op, nil, body, &v, reference)
+func (c *client) postOperation(ctx context.Context, a *app, send func(*sdk.ClientWithResponses) (*result[sdk.OperationView], error)) error {
+	api, err := c.api()
+	if err != nil {
+		return err
+	}
+	ans, err := send(api)
 	if err != nil {
 		return err
 	}
 	if c.JSON {
-		return printJSON(a.stdout, ans)
+		return printJSON(a.stdout, ans.raw)
 	}
-	if ans.replayed || v.Duplicate {
+	if ans.replayed || deref(ans.v.Duplicate) {
 		fmt.Fprintln(a.stdout, "(an earlier request with this reference did this; nothing changed now)")
 	}
-	return printOperation(a.stdout, &v)
+	return printOperation(a.stdout, ans.v)
 }
 
-func printOperation(w io.Writer, v *httpapi.OperationView) error {
+func printOperation(w io.Writer, v *sdk.OperationView) error {
 	kv := []string{"operation", v.Operation}
 	if v.Channel != "" {
 		kv = append(kv, "channel", v.Channel)
@@ -74,19 +76,19 @@ func printOperation(w io.Writer, v *httpapi.OperationView) error {
 	kv = append(kv, "amount", v.AmountDisplay+" "+v.Asset)
 	if v.Fee != 0 {
 		fee := v.FeeDisplay + " " + v.Asset
-		if v.FeePayer != "" {
-			fee += " (paid by the " + v.FeePayer + ")"
+		if v.FeePayer != nil && *v.FeePayer != "" {
+			fee += " (paid by the " + string(*v.FeePayer) + ")"
 		}
 		kv = append(kv, "fee", fee)
 	}
 	if err := fields(w, kv...); err != nil {
 		return err
 	}
-	if v.Transaction == nil {
+	if v.Transaction.Id == "" {
 		return nil
 	}
 	fmt.Fprintln(w)
-	return printTransaction(w, v.Transaction)
+	return printTransaction(w, &v.Transaction)
 }
 
 // OpsTopupCmd tops up an account.
@@ -101,7 +103,10 @@ func (c *OpsTopupCmd) Run(ctx context.Context, a *app) error {
 	if err != nil {
 		return err
 	}
-	return c.postOperation(ctx, a, "topup", body, c.Reference)
+	return c.postOperation(ctx, a, func(api *sdk.ClientWithResponses) (*result[sdk.OperationView], error) {
+		r, err := api.OperationTopupWithResponse(ctx, &sdk.OperationTopupParams{IdempotencyKey: idem(c.Reference)}, body)
+		return created(r, err, func() (*sdk.OperationView, *http.Response) { return r.JSON201, r.HTTPResponse })
+	})
 }
 
 // OpsPayCmd pays a merchant.
@@ -117,8 +122,10 @@ func (c *OpsPayCmd) Run(ctx context.Context, a *app) error {
 	if err != nil {
 		return err
 	}
-	body["counterparty"] = c.Merchant
-	return c.postOperation(ctx, a, "pay", body, c.Reference)
+	return c.postOperation(ctx, a, func(api *sdk.ClientWithResponses) (*result[sdk.OperationView], error) {
+		r, err := api.OperationPayWithResponse(ctx, &sdk.OperationPayParams{IdempotencyKey: idem(c.Reference)}, twoParty(body, c.Merchant))
+		return created(r, err, func() (*sdk.OperationView, *http.Response) { return r.JSON201, r.HTTPResponse })
+	})
 }
 
 // OpsTransferCmd transfers between customers.
@@ -134,8 +141,16 @@ func (c *OpsTransferCmd) Run(ctx context.Context, a *app) error {
 	if err != nil {
 		return err
 	}
-	body["counterparty"] = c.To
-	return c.postOperation(ctx, a, "transfer", body, c.Reference)
+	return c.postOperation(ctx, a, func(api *sdk.ClientWithResponses) (*result[sdk.OperationView], error) {
+		r, err := api.OperationTransferWithResponse(ctx, &sdk.OperationTransferParams{IdempotencyKey: idem(c.Reference)}, twoParty(body, c.To))
+		return created(r, err, func() (*sdk.OperationView, *http.Response) { return r.JSON201, r.HTTPResponse })
+	})
+}
+
+// twoParty is the body of an operation between two accounts.
+func twoParty(b sdk.OperationBody, counterparty string) sdk.TwoPartyBody {
+	return sdk.TwoPartyBody{Reference: b.Reference, Account: b.Account, Channel: b.Channel, Amount: b.Amount,
+		Metadata: b.Metadata, Counterparty: counterparty}
 }
 
 // OpsWithdrawCmd withdraws from an account.
@@ -155,10 +170,16 @@ func (c *OpsWithdrawCmd) Run(ctx context.Context, a *app) error {
 	if err != nil {
 		return err
 	}
+	w := sdk.WithdrawBody{Reference: body.Reference, Account: body.Account, Channel: body.Channel, Amount: body.Amount,
+		Metadata: body.Metadata}
 	if c.Timeout > 0 {
-		body["timeout_seconds"] = int64(c.Timeout / time.Second)
+		seconds := int64(c.Timeout / time.Second)
+		w.TimeoutSeconds = &seconds
 	}
-	return c.postOperation(ctx, a, "withdraw", body, c.Reference)
+	return c.postOperation(ctx, a, func(api *sdk.ClientWithResponses) (*result[sdk.OperationView], error) {
+		r, err := api.OperationWithdrawWithResponse(ctx, &sdk.OperationWithdrawParams{IdempotencyKey: idem(c.Reference)}, w)
+		return created(r, err, func() (*sdk.OperationView, *http.Response) { return r.JSON201, r.HTTPResponse })
+	})
 }
 
 // OpsRefundCmd refunds a payment.
@@ -172,23 +193,32 @@ type OpsRefundCmd struct {
 
 // Run refunds and prints the operation.
 func (c *OpsRefundCmd) Run(ctx context.Context, a *app) error {
-	body := map[string]any{"payment_id": c.Payment, "reference": c.Reference}
+	body := sdk.RefundBody{PaymentId: c.Payment, Reference: c.Reference}
 	if c.Amount != "" {
-		var tr httpapi.TransactionView
-		if _, err := c.call(ctx, http.MethodGet, "/v1/transactions/"+url.PathEscape(c.Payment), nil, nil, &tr, ""); err != nil {
-			return err
-		}
-		if len(tr.Postings) == 0 {
-			return fmt.Errorf("transaction %s has no postings", c.Payment)
-		}
-		amount, err := c.amount(ctx, "amount", c.Amount, tr.Postings[0].Asset)
+		api, err := c.api()
 		if err != nil {
 			return err
 		}
-		body["amount"] = amount
+		r, err := api.GetTransactionWithResponse(ctx, c.Payment)
+		tr, _, err := jsonOf(r, err, func() *sdk.TransactionView { return r.JSON200 })
+		if err != nil {
+			return err
+		}
+		ps := items(tr.Postings)
+		if len(ps) == 0 {
+			return fmt.Errorf("transaction %s has no postings", c.Payment)
+		}
+		amount, err := c.amount(ctx, "amount", c.Amount, ps[0].Asset)
+		if err != nil {
+			return err
+		}
+		body.Amount = &amount
 	}
 	if len(c.Metadata) > 0 {
-		body["metadata"] = c.Metadata
+		body.Metadata = &c.Metadata
 	}
-	return c.postOperation(ctx, a, "refund", body, c.Reference)
+	return c.postOperation(ctx, a, func(api *sdk.ClientWithResponses) (*result[sdk.OperationView], error) {
+		r, err := api.OperationRefundWithResponse(ctx, &sdk.OperationRefundParams{IdempotencyKey: idem(c.Reference)}, body)
+		return created(r, err, func() (*sdk.OperationView, *http.Response) { return r.JSON201, r.HTTPResponse })
+	})
 }

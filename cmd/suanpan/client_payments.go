@@ -110,7 +110,7 @@ func (c *ChannelsListCmd) Run(ctx context.Context, a *app) error {
 		return err
 	}
 	if c.JSON {
-		return printJSON(a.stdout, ans)
+		return printJSON(a.stdout, ans.raw)
 	}
 	t := newTable(a.stdout, "ID", "INSTITUTION", "CODE", "KIND", "ASSET", "DIRECTIONS", "STATUS")
 	for _, ch := range page.Items {
@@ -182,7 +182,7 @@ func (c *ChannelsCreateCmd) Run(ctx context.Context, a *app) error {
 		return err
 	}
 	if c.JSON {
-		return printJSON(a.stdout, ans)
+		return printJSON(a.stdout, ans.raw)
 	}
 	return printChannel(a.stdout, &ch)
 }
@@ -201,7 +201,7 @@ func (c *ChannelsGetCmd) Run(ctx context.Context, a *app) error {
 		return err
 	}
 	if c.JSON {
-		return printJSON(a.stdout, ans)
+		return printJSON(a.stdout, ans.raw)
 	}
 	return printChannel(a.stdout, &ch)
 }
@@ -229,7 +229,7 @@ func (c *ChannelsUpdateCmd) Run(ctx context.Context, a *app) error {
 		return err
 	}
 	if c.JSON {
-		return printJSON(a.stdout, ans)
+		return printJSON(a.stdout, ans.raw)
 	}
 	return printChannel(a.stdout, &ch)
 }
@@ -287,7 +287,7 @@ func (c *OrdersCreateCmd) Run(ctx context.Context, a *app) error {
 		return err
 	}
 	if c.JSON {
-		return printJSON(a.stdout, ans)
+		return printJSON(a.stdout, ans.raw)
 	}
 	return printOrder(a.stdout, &o)
 }
@@ -306,7 +306,7 @@ func (c *OrdersGetCmd) Run(ctx context.Context, a *app) error {
 		return err
 	}
 	if c.JSON {
-		return printJSON(a.stdout, ans)
+		return printJSON(a.stdout, ans.raw)
 	}
 	return printOrder(a.stdout, &o)
 }
@@ -364,7 +364,7 @@ func (c *OrdersListCmd) Run(ctx context.Context, a *app) error {
 		return err
 	}
 	if c.JSON {
-		return printJSON(a.stdout, ans)
+		return printJSON(a.stdout, ans.raw)
 	}
 	t := newTable(a.stdout, "ID", "REFERENCE", "DIRECTION", "AMOUNT", "STATE", "CREATED")
 	for _, o := range page.Items {
@@ -393,7 +393,7 @@ func (c *OrdersTransitionsCmd) Run(ctx context.Context, a *app) error {
 		return err
 	}
 	if c.JSON {
-		return printJSON(a.stdout, ans)
+		return printJSON(a.stdout, ans.raw)
 	}
 	t := newTable(a.stdout, "SEQ", "AT", "FROM", "TO", "CAUSE", "DETAIL")
 	for _, tr := range list.Items {
@@ -423,7 +423,7 @@ func (c *OrdersSettleCmd) Run(ctx context.Context, a *app) error {
 		return err
 	}
 	if c.JSON {
-		return printJSON(a.stdout, ans)
+		return printJSON(a.stdout, ans.raw)
 	}
 	return printOrder(a.stdout, &o)
 }
@@ -471,7 +471,7 @@ func (c *BatchesGetCmd) Run(ctx context.Context, a *app) error {
 
 func (c *client) printBatch(w io.Writer, raw []byte) error {
 	if c.JSON {
-		return printJSON(w, &answer{raw: raw})
+		return printJSON(w, raw)
 	}
 	var b payments.Batch
 	if err := json.Unmarshal(raw, &b); err != nil {
@@ -526,7 +526,7 @@ func (c *JobsListCmd) Run(ctx context.Context, a *app) error {
 		return err
 	}
 	if c.JSON {
-		return printJSON(a.stdout, ans)
+		return printJSON(a.stdout, ans.raw)
 	}
 	t := newTable(a.stdout, "ID", "KIND", "STATE", "ATTEMPTS", "RUN AT", "LAST ERROR")
 	for _, j := range page.Items {
@@ -564,7 +564,7 @@ func (c *jobCmd) do(ctx context.Context, a *app, action string) error {
 		return err
 	}
 	if c.JSON {
-		return printJSON(a.stdout, ans)
+		return printJSON(a.stdout, ans.raw)
 	}
 	kv := []string{"id", j.ID, "kind", j.Kind, "key", j.Key, "institution", j.InstitutionID, "state", string(j.State),
 		"attempts", attempts(&j), "run at", timeText(j.RunAt), "payload", string(j.Payload)}
@@ -619,7 +619,7 @@ func (c *WebhooksListCmd) Run(ctx context.Context, a *app) error {
 		return err
 	}
 	if c.JSON {
-		return printJSON(a.stdout, ans)
+		return printJSON(a.stdout, ans.raw)
 	}
 	t := newTable(a.stdout, "ID", "INSTITUTION", "URL", "EVENTS", "ACTIVE")
 	for _, w := range page.Items {
@@ -662,7 +662,7 @@ func (c *WebhooksCreateCmd) Run(ctx context.Context, a *app) error {
 		return err
 	}
 	if c.JSON {
-		return printJSON(a.stdout, ans)
+		return printJSON(a.stdout, ans.raw)
 	}
 	if err := fields(a.stdout, "id", v.Webhook.ID, "institution", v.Webhook.InstitutionID, "url", v.Webhook.URL,
 		"events", strings.Join(v.Webhook.EventTypes, ", "), "secret", v.Secret); err != nil {
@@ -712,7 +712,7 @@ func (c *WebhooksDeliveriesCmd) Run(ctx context.Context, a *app) error {
 		return err
 	}
 	if c.JSON {
-		return printJSON(a.stdout, ans)
+		return printJSON(a.stdout, ans.raw)
 	}
 	t := newTable(a.stdout, "ID", "WEBHOOK", "EVENT", "STATE", "ATTEMPTS", "LAST")
 	for _, d := range page.Items {
@@ -743,7 +743,7 @@ func (c *WebhooksRedeliverCmd) Run(ctx context.Context, a *app) error {
 		return err
 	}
 	if c.JSON {
-		return printJSON(a.stdout, ans)
+		return printJSON(a.stdout, ans.raw)
 	}
 	return fields(a.stdout, "id", d.ID, "webhook", d.WebhookID, "event", d.EventID+" ("+d.EventType+")", "state", string(d.State),
 		"attempts", strconv.Itoa(d.Attempts))

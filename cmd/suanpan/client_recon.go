@@ -100,7 +100,7 @@ func (c *ReconSettingsGetCmd) Run(ctx context.Context, a *app) error {
 		return err
 	}
 	if c.JSON {
-		return printJSON(a.stdout, ans)
+		return printJSON(a.stdout, ans.raw)
 	}
 	return printReconSettings(a.stdout, &st, c.channelAssets(ctx)(st.ChannelID), c.scales(ctx))
 }
@@ -204,7 +204,7 @@ func (c *ReconSettingsSetCmd) Run(ctx context.Context, a *app) error {
 		return err
 	}
 	if c.JSON {
-		return printJSON(a.stdout, ans)
+		return printJSON(a.stdout, ans.raw)
 	}
 	return printReconSettings(a.stdout, &st, asset(st.ChannelID), c.scales(ctx))
 }
@@ -299,7 +299,7 @@ func (c *ReconImportCmd) Run(ctx context.Context, a *app) error {
 		return err
 	}
 	if c.JSON {
-		return printJSON(a.stdout, rec)
+		return printJSON(a.stdout, rec.raw)
 	}
 	var st recon.Statement
 	if err := json.Unmarshal(rec.raw, &st); err != nil {
@@ -365,7 +365,7 @@ func (c *ReconRunCmd) Run(ctx context.Context, a *app) error {
 		return err
 	}
 	if c.JSON {
-		return printJSON(a.stdout, ans)
+		return printJSON(a.stdout, ans.raw)
 	}
 	scales, assetOf := c.scales(ctx), c.channelAssets(ctx)
 	assets := map[string]bool{}
@@ -496,7 +496,7 @@ func (c *ReconDiscrepanciesCmd) Run(ctx context.Context, a *app) error {
 		return err
 	}
 	if c.JSON {
-		return printJSON(a.stdout, ans)
+		return printJSON(a.stdout, ans.raw)
 	}
 	scales := c.scales(ctx)
 	t := newTable(a.stdout, "ID", "KIND", "CHANNEL", "LINE", "ORDERS", "DIFFERENCE", "EFFECT", "STATUS")
@@ -522,7 +522,7 @@ func discrepancyPath(id, action string) string {
 // printDiscrepancy prints one discrepancy, or the raw answer for --json.
 func (c *client) printDiscrepancy(ctx context.Context, w io.Writer, ans *answer, d *recon.Discrepancy) error {
 	if c.JSON {
-		return printJSON(w, ans)
+		return printJSON(w, ans.raw)
 	}
 	scales := c.scales(ctx)
 	kv := []string{"id", d.ID, "kind", string(d.Kind), "channel", d.ChannelID, "institution", d.InstitutionID, "run", d.RunID}
@@ -635,7 +635,7 @@ func (c *EODStatusCmd) Run(ctx context.Context, a *app) error {
 			return err
 		}
 		if c.JSON {
-			return printJSON(a.stdout, ans)
+			return printJSON(a.stdout, ans.raw)
 		}
 		return printEODRun(a.stdout, &run, nil, c.scales(ctx))
 	}
@@ -647,7 +647,7 @@ func (c *EODStatusCmd) Run(ctx context.Context, a *app) error {
 		return err
 	}
 	if c.JSON {
-		return printJSON(a.stdout, ans)
+		return printJSON(a.stdout, ans.raw)
 	}
 	if len(list.Items) == 0 {
 		fmt.Fprintln(a.stdout, "no end-of-day runs")
@@ -691,7 +691,7 @@ func (c *EODReportsCmd) Run(ctx context.Context, a *app) error {
 		}
 	}
 	if c.JSON {
-		return printJSON(a.stdout, ans)
+		return printJSON(a.stdout, ans.raw)
 	}
 	if err := printReports(a.stdout, list.Items); err != nil {
 		return err

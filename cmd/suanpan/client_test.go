@@ -42,6 +42,12 @@ func clientJSON(t *testing.T, server, key string, out any, args ...string) {
 	}
 }
 
+// accountPage is a page of accounts list --json.
+type accountPage struct {
+	Items      []*httpapi.AccountView `json:"items"`
+	NextCursor string                 `json:"next_cursor"`
+}
+
 // clientBooks is a running server with a bank account, two customer
 // wallets (bob's may overdraw by 5.00) and 100.00 CNY topped up into
 // alice's with the transfer command.

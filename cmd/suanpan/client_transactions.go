@@ -5,10 +5,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"time"
 
-	"github.com/suanpan/suanpan/internal/httpapi"
+	sdk "github.com/suanpan/suanpan/client"
 )
 
 // The money-moving client commands send their reference as the
@@ -37,12 +36,12 @@ func (c *TransferCmd) Run(ctx context.Context, a *app) error {
 	if err != nil {
 		return err
 	}
-	body := map[string]any{"institution_id": inst, "reference": c.Reference,
-		"postings": []map[string]any{{"debit": c.From, "credit": c.To, "asset": asset, "amount": amount}}}
-	if c.Type != "" {
-		body["type"] = c.Type
-	}
-	return c.postTransaction(ctx, a, "/v1/transactions", body, c.Reference)
+	postings := []sdk.PostingBody{{Debit: c.From, Credit: c.To, Asset: asset, Amount: amount}}
+	body := sdk.TransferBody{InstitutionId: &inst, Reference: c.Reference, Postings: &postings, Type: opt(c.Type)}
+	return c.postTransaction(ctx, a, func(api *sdk.ClientWithResponses) (*result[sdk.TransactionView], error) {
+		r, err := api.CreateTransactionWithResponse(ctx, &sdk.CreateTransactionParams{IdempotencyKey: idem(c.Reference)}, body)
+		return created(r, err, func() (*sdk.TransactionView, *http.Response) { return r.JSON201, r.HTTPResponse })
+	})
 }
 
 // accountDefaults fills in the asset and institution of a transfer or hold
@@ -51,48 +50,76 @@ func (c *client) accountDefaults(ctx context.Context, from, asset, inst string) 
 	if asset != "" && inst != "" {
 		return asset, inst, nil
 	}
-	var acct httpapi.AccountView
-	if _, err := c.call(ctx, http.MethodGet, "/v1/accounts/"+url.PathEscape(from), nil, nil, &acct, ""); err != nil {
+	api, err := c.api()
+	if err != nil {
+		return "", "", err
+	}
+	r, err := api.GetAccountWithResponse(ctx, from)
+	acct, _, err := jsonOf(r, err, func() *sdk.AccountView { return r.JSON200 })
+	if err != nil {
 		return "", "", err
 	}
 	if asset == "" {
 		asset = acct.Asset
 	}
 	if inst == "" {
-		inst = acct.InstitutionID
+		inst = acct.InstitutionId
 	}
 	return asset, inst, nil
 }
 
+// result is a 2xx answer to a money-moving request: what it created, its
+// body as it came (for --json), and whether it replays an earlier request
+// with the same Idempotency-Key.
+type result[T any] struct {
+	v        *T
+	raw      []byte
+	replayed bool
+}
+
+// created checks the answer r to a money-moving request; body returns its
+// decoded body and its HTTP response.
+func created[T any, R sdk.Response](r R, err error, body func() (*T, *http.Response)) (*result[T], error) {
+	v, _, err := jsonOf(r, err, func() *T { v, _ := body(); return v })
+	if err != nil {
+		return nil, err
+	}
+	_, resp := body()
+	return &result[T]{v: v, raw: r.Bytes(), replayed: replayed(resp)}, nil
+}
+
 // postTransaction sends a money-moving request and prints the transaction.
-func (c *client) postTransaction(ctx context.Context, a *app, path string, body any, idemKey string) error {
-	var tr httpapi.TransactionView
-	ans, err := c.call(ctx, http.MethodPost, path, nil, body, &tr, idemKey)
+func (c *client) postTransaction(ctx context.Context, a *app, send func(*sdk.ClientWithResponses) (*result[sdk.TransactionView], error)) error {
+	api, err := c.api()
+	if err != nil {
+		return err
+	}
+	ans, err := send(api)
 	if err != nil {
 		return err
 	}
 	if c.JSON {
-		return printJSON(a.stdout, ans)
+		return printJSON(a.stdout, ans.raw)
 	}
 	if ans.replayed {
 		fmt.Fprintln(a.stdout, "(an earlier request with this reference did this; nothing changed now)")
 	}
-	return printTransaction(a.stdout, &tr)
+	return printTransaction(a.stdout, ans.v)
 }
 
-func printTransaction(w io.Writer, tr *httpapi.TransactionView) error {
+func printTransaction(w io.Writer, tr *sdk.TransactionView) error {
 	kv := []string{
-		"id", tr.ID,
-		"kind", tr.Kind + " (" + tr.Type + ")",
+		"id", tr.Id,
+		"kind", string(tr.Kind) + " (" + tr.Type + ")",
 		"reference", tr.Reference,
-		"institution", tr.InstitutionID,
+		"institution", tr.InstitutionId,
 		"created", timeText(tr.CreatedAt),
 	}
-	if tr.HoldID != "" {
-		kv = append(kv, "hold", tr.HoldID)
+	if id := deref(tr.HoldId); id != "" {
+		kv = append(kv, "hold", id)
 	}
-	if tr.ReversesID != "" {
-		kv = append(kv, "reverses", tr.ReversesID)
+	if id := deref(tr.ReversesId); id != "" {
+		kv = append(kv, "reverses", id)
 	}
 	if tr.ExpiresAt != nil {
 		kv = append(kv, "expires", timeText(*tr.ExpiresAt))
@@ -100,10 +127,10 @@ func printTransaction(w io.Writer, tr *httpapi.TransactionView) error {
 	if err := fields(w, kv...); err != nil {
 		return err
 	}
-	return printPostings(w, tr.Postings)
+	return printPostings(w, items(tr.Postings))
 }
 
-func printPostings(w io.Writer, ps []httpapi.PostingView) error {
+func printPostings(w io.Writer, ps []sdk.PostingView) error {
 	fmt.Fprintln(w)
 	t := newTable(w, "DEBIT", "CREDIT", "AMOUNT", "ASSET")
 	for _, p := range ps {
@@ -145,15 +172,16 @@ func (c *HoldCreateCmd) Run(ctx context.Context, a *app) error {
 	if err != nil {
 		return err
 	}
-	body := map[string]any{"institution_id": inst, "reference": c.Reference,
-		"postings": []map[string]any{{"debit": c.From, "credit": c.To, "asset": asset, "amount": amount}}}
-	if c.Type != "" {
-		body["type"] = c.Type
-	}
+	postings := []sdk.PostingBody{{Debit: c.From, Credit: c.To, Asset: asset, Amount: amount}}
+	body := sdk.HoldBody{InstitutionId: &inst, Reference: c.Reference, Postings: &postings, Type: opt(c.Type)}
 	if c.Timeout > 0 {
-		body["timeout_seconds"] = int64(c.Timeout / time.Second)
+		seconds := int64(c.Timeout / time.Second)
+		body.TimeoutSeconds = &seconds
 	}
-	return c.postTransaction(ctx, a, "/v1/holds", body, c.Reference)
+	return c.postTransaction(ctx, a, func(api *sdk.ClientWithResponses) (*result[sdk.TransactionView], error) {
+		r, err := api.CreateHoldWithResponse(ctx, &sdk.CreateHoldParams{IdempotencyKey: idem(c.Reference)}, body)
+		return created(r, err, func() (*sdk.TransactionView, *http.Response) { return r.JSON201, r.HTTPResponse })
+	})
 }
 
 // HoldPostCmd posts a hold.
@@ -167,37 +195,42 @@ type HoldPostCmd struct {
 
 // Run posts the hold and prints the transaction.
 func (c *HoldPostCmd) Run(ctx context.Context, a *app) error {
-	id := url.PathEscape(c.ID)
-	return c.settle(ctx, a, "/v1/holds/"+id, "/v1/holds/"+id+"/post", c.Reference, c.Type, c.Amount, "hold")
-}
-
-// settle posts, voids or reverses what getPath shows (a hold or a
-// transaction): it takes the institution and postings from there, adds
-// --type and, for a single posting, --amount, and posts to postPath.
-func (c *client) settle(ctx context.Context, a *app, getPath, postPath, reference, typ, amount, what string) error {
-	var target struct {
-		InstitutionID string                `json:"institution_id"`
-		Postings      []httpapi.PostingView `json:"postings"`
-	}
-	if _, err := c.call(ctx, http.MethodGet, getPath, nil, nil, &target, ""); err != nil {
+	api, err := c.api()
+	if err != nil {
 		return err
 	}
-	body := map[string]any{"institution_id": target.InstitutionID, "reference": reference}
-	if typ != "" {
-		body["type"] = typ
+	r, err := api.GetHoldWithResponse(ctx, c.ID)
+	hold, _, err := jsonOf(r, err, func() *sdk.HoldView { return r.JSON200 })
+	if err != nil {
+		return err
 	}
+	body, err := c.resolve(ctx, hold.InstitutionId, items(hold.Postings), c.Reference, c.Type, c.Amount, "hold")
+	if err != nil {
+		return err
+	}
+	return c.postTransaction(ctx, a, func(api *sdk.ClientWithResponses) (*result[sdk.TransactionView], error) {
+		r, err := api.PostHoldWithResponse(ctx, c.ID, &sdk.PostHoldParams{IdempotencyKey: idem(c.Reference)}, body)
+		return created(r, err, func() (*sdk.TransactionView, *http.Response) { return r.JSON201, r.HTTPResponse })
+	})
+}
+
+// resolve is the body of the post of a hold or the reversal of a
+// transaction (what) in institution with postings ps: --type and, for a
+// single posting, --amount.
+func (c *client) resolve(ctx context.Context, institution string, ps []sdk.PostingView, reference, typ, amount, what string) (sdk.ResolveBody, error) {
+	body := sdk.ResolveBody{InstitutionId: &institution, Reference: reference, Type: opt(typ)}
 	if amount != "" {
-		amounts, err := c.partial(ctx, target.Postings, amount, what)
+		amounts, err := c.partial(ctx, ps, amount, what)
 		if err != nil {
-			return err
+			return body, err
 		}
-		body["amounts"] = amounts
+		body.Amounts = &amounts
 	}
-	return c.postTransaction(ctx, a, postPath, body, reference)
+	return body, nil
 }
 
 // partial turns --amount into the per-posting amounts of a post or reversal.
-func (c *client) partial(ctx context.Context, ps []httpapi.PostingView, amount, what string) ([]int64, error) {
+func (c *client) partial(ctx context.Context, ps []sdk.PostingView, amount, what string) ([]int64, error) {
 	if len(ps) != 1 {
 		return nil, fmt.Errorf("--amount works only on a %s with one posting; this one has %d", what, len(ps))
 	}
@@ -218,8 +251,20 @@ type HoldVoidCmd struct {
 
 // Run voids the hold and prints the transaction.
 func (c *HoldVoidCmd) Run(ctx context.Context, a *app) error {
-	id := url.PathEscape(c.ID)
-	return c.settle(ctx, a, "/v1/holds/"+id, "/v1/holds/"+id+"/void", c.Reference, c.Type, "", "hold")
+	api, err := c.api()
+	if err != nil {
+		return err
+	}
+	r, err := api.GetHoldWithResponse(ctx, c.ID)
+	hold, _, err := jsonOf(r, err, func() *sdk.HoldView { return r.JSON200 })
+	if err != nil {
+		return err
+	}
+	body := sdk.VoidBody{InstitutionId: &hold.InstitutionId, Reference: c.Reference, Type: opt(c.Type)}
+	return c.postTransaction(ctx, a, func(api *sdk.ClientWithResponses) (*result[sdk.TransactionView], error) {
+		r, err := api.VoidHoldWithResponse(ctx, c.ID, &sdk.VoidHoldParams{IdempotencyKey: idem(c.Reference)}, body)
+		return created(r, err, func() (*sdk.TransactionView, *http.Response) { return r.JSON201, r.HTTPResponse })
+	})
 }
 
 // ReverseCmd reverses a transaction.
@@ -233,8 +278,23 @@ type ReverseCmd struct {
 
 // Run reverses the transaction and prints the reversal.
 func (c *ReverseCmd) Run(ctx context.Context, a *app) error {
-	id := url.PathEscape(c.ID)
-	return c.settle(ctx, a, "/v1/transactions/"+id, "/v1/transactions/"+id+"/reversals", c.Reference, c.Type, c.Amount, "transaction")
+	api, err := c.api()
+	if err != nil {
+		return err
+	}
+	r, err := api.GetTransactionWithResponse(ctx, c.ID)
+	tr, _, err := jsonOf(r, err, func() *sdk.TransactionView { return r.JSON200 })
+	if err != nil {
+		return err
+	}
+	body, err := c.resolve(ctx, tr.InstitutionId, items(tr.Postings), c.Reference, c.Type, c.Amount, "transaction")
+	if err != nil {
+		return err
+	}
+	return c.postTransaction(ctx, a, func(api *sdk.ClientWithResponses) (*result[sdk.TransactionView], error) {
+		r, err := api.ReverseTransactionWithResponse(ctx, c.ID, &sdk.ReverseTransactionParams{IdempotencyKey: idem(c.Reference)}, body)
+		return created(r, err, func() (*sdk.TransactionView, *http.Response) { return r.JSON201, r.HTTPResponse })
+	})
 }
 
 // TransactionsCmd groups the transaction commands.
@@ -250,13 +310,17 @@ type TransactionsGetCmd struct {
 
 // Run prints the transaction.
 func (c *TransactionsGetCmd) Run(ctx context.Context, a *app) error {
-	var tr httpapi.TransactionView
-	ans, err := c.call(ctx, http.MethodGet, "/v1/transactions/"+url.PathEscape(c.ID), nil, nil, &tr, "")
+	api, err := c.api()
+	if err != nil {
+		return err
+	}
+	r, err := api.GetTransactionWithResponse(ctx, c.ID)
+	tr, _, err := jsonOf(r, err, func() *sdk.TransactionView { return r.JSON200 })
 	if err != nil {
 		return err
 	}
 	if c.JSON {
-		return printJSON(a.stdout, ans)
+		return printJSON(a.stdout, r.Body)
 	}
-	return printTransaction(a.stdout, &tr)
+	return printTransaction(a.stdout, tr)
 }

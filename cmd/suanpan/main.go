@@ -72,7 +72,10 @@ type CLI struct {
 	Reverse      ReverseCmd      `cmd:"" help:"Reverse a posted transaction." group:"Client"`
 	Transactions TransactionsCmd `cmd:"" help:"Look up transactions." group:"Client"`
 	Customers    CustomersCmd    `cmd:"" help:"Create, show and list customers." group:"Client"`
-	Products     ProductsCmd     `cmd:"" help:"List and show account products." group:"Client"`
+	Products     ProductsCmd     `cmd:"" help:"Create, list and show account products and their versions." group:"Client"`
+	Institutions InstitutionsCmd `cmd:"" help:"Create, list and show institutions." group:"Client"`
+	Keys         KeysCmd         `cmd:"" help:"Create, list and revoke API keys." group:"Client"`
+	Assets       AssetsCmd       `cmd:"" help:"Register, list and show assets." group:"Client"`
 	Ops          OpsCmd          `cmd:"" help:"Account operations: top up, pay, transfer, refund and withdraw." group:"Client"`
 	Payments     PaymentsCmd     `cmd:"" help:"Payment channels, orders and bulk order files." group:"Client"`
 	Jobs         JobsCmd         `cmd:"" help:"Watch, retry and cancel scheduled jobs." group:"Client"`

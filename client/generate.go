@@ -1,0 +1,3 @@
+package client
+
+//go:generate go run ./internal/gen -in ../docs/openapi.json -out client.gen.go
