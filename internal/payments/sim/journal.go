@@ -35,7 +35,11 @@ type journal struct {
 	closeErr  error
 }
 
-// entry is one line of the journal: an order's record as it stands.
+// entry is one line of the journal: an order's record as it stands, or,
+// for an order never recorded (Order.Status empty: only Kind and ID are
+// set), how many of its start attempts were dropped, so that a restarted
+// simulator goes on drawing afresh for each attempt instead of repeating
+// the draws it made.
 type entry struct {
 	Order Order `json:"order"`
 	// Fate is what will happen to the order, kept so that a simulator
@@ -46,6 +50,9 @@ type entry struct {
 	// Owed is set while callbacks about the order remain to be delivered;
 	// a restarted simulator sends the final one again.
 	Owed bool `json:"owed,omitempty"`
+	// Dropped counts the dropped start attempts of an order never
+	// recorded.
+	Dropped int `json:"dropped,omitempty"`
 }
 
 // storedFate is a fate as the journal keeps it.
@@ -192,12 +199,17 @@ func syncDir(dir string) error {
 // write appends o's record. s.mu is held: records reach the file in the
 // order the changes happened.
 func (j *journal) write(o *order) error {
-	line, err := json.Marshal(entryOf(o))
+	return j.append(entryOf(o))
+}
+
+// append appends e as a line.
+func (j *journal) append(e entry) error {
+	line, err := json.Marshal(e)
 	if err != nil {
-		return fmt.Errorf("sim: journal %s: %w", o.ID, err)
+		return fmt.Errorf("sim: journal %s: %w", e.Order.ID, err)
 	}
 	if _, err := j.f.Write(append(line, '\n')); err != nil {
-		return fmt.Errorf("sim: journal %s: %w", o.ID, err)
+		return fmt.Errorf("sim: journal %s: %w", e.Order.ID, err)
 	}
 	return nil
 }

@@ -306,8 +306,12 @@ func New(cfg Config) (*Server, error) {
 func (s *Server) restore(entries []entry) {
 	now := s.clock.Now()
 	for _, e := range entries {
+		k := key{e.Order.Kind, e.Order.ID}
+		if e.Order.Status == "" {
+			s.drops[k] = e.Dropped
+			continue
+		}
 		o := &order{Order: e.Order, fate: e.Fate.fate(), fee: e.Fee}
-		k := key{o.Kind, o.ID}
 		s.orders[k] = o
 		if e.Owed && o.Status.Final() {
 			o.pending = []*callback{{status: o.Status, due: now}}
@@ -316,7 +320,7 @@ func (s *Server) restore(entries []entry) {
 			s.active[k] = o
 		}
 	}
-	s.stats.Restored = len(entries)
+	s.stats.Restored = len(s.orders)
 }
 
 // record writes o's record to the journal, if there is one. s.mu is held.
@@ -532,6 +536,9 @@ func (s *Server) start(w http.ResponseWriter, r *http.Request, k channel.Kind, d
 	if s.chance(s.cfg.TimeoutRate, k, in.id, "drop", attempt) {
 		s.drops[id] = attempt
 		s.stats.Dropped++
+		if s.journal != nil && s.journal.append(entry{Order: Order{Kind: k, ID: in.id}, Dropped: attempt}) != nil {
+			s.stats.JournalErrors++
+		}
 		s.mu.Unlock()
 		s.hold(r.Context())
 		panic(http.ErrAbortHandler) // close the connection without an answer
