@@ -35,22 +35,18 @@ const inst = "bank-a"
 // run when the test calls run, and the simulator decides and calls back
 // when the test calls settle.
 type world struct {
-	t      *testing.T
-	ctx    context.Context
-	db     *store.DB
-	clock  *clock.Fake // nil on a world with a real clock
-	ledger *ledger.Ledger
-	ops    *accounts.Operations
-	lc     *accounts.Lifecycle
-	cust   *accounts.Customers
-	jobs   *jobs.Scheduler
-	svc    *payments.Service
-	sim    *sim.Server
-	simURL string
-	simCfg sim.Config
-	// serving is the simulator the server at simURL hands requests to
-	// (newWorld's worlds): restartSim replaces it.
-	serving  *atomic.Pointer[sim.Server]
+	t        *testing.T
+	ctx      context.Context
+	db       *store.DB
+	clock    *clock.Fake // nil on a world with a real clock
+	ledger   *ledger.Ledger
+	ops      *accounts.Operations
+	lc       *accounts.Lifecycle
+	cust     *accounts.Customers
+	jobs     *jobs.Scheduler
+	svc      *payments.Service
+	sim      *sim.Server
+	simURL   string
 	clearing map[string]string // channel code → clearing account
 	keys     string            // the keyring sealing the channels' secrets, as ParseKeyring reads it
 	fees     string
@@ -58,6 +54,12 @@ type world struct {
 	// callbacks counts the callbacks the service answered, by HTTP status.
 	mu        sync.Mutex
 	callbacks map[int]int
+
+	// simCfg configures the simulator, and serving is the one the server
+	// at simURL hands requests to (newWorld's worlds): restartSim
+	// replaces it.
+	simCfg  sim.Config
+	serving *atomic.Pointer[sim.Server]
 }
 
 // worldOptions tune newWorld.
