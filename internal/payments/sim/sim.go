@@ -10,7 +10,12 @@
 // order recorded), drops requests without recording them, fails orders
 // definitely with realistic codes, sends duplicate, out-of-order and badly
 // signed callbacks, goes down for windows of time, and writes each kind's
-// daily statement file.
+// daily statement file. Like a real channel it is idempotent by the
+// merchant's order ID — a repeated start is answered with the order it has,
+// never decided or paid again — and, given a data directory
+// (Config.Dir), it does not forget: every order it acknowledges is in its
+// journal before the answer goes out, and a simulator started again on the
+// directory carries on with every order.
 //
 // Each order's fate is a hash of the seed, the kind and the order ID, never
 // a draw from a shared random source, so one seed and one set of order IDs
