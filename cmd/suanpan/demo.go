@@ -26,7 +26,7 @@ import (
 type DemoCmd struct {
 	Addr           string `default:"127.0.0.1:8080" env:"SUANPAN_ADDR" help:"Address to listen on, host:port."`
 	EncryptionKeys string `name:"encryption-keys" placeholder:"ID:BASE64,…" env:"SUANPAN_ENCRYPTION_KEYS" help:"Keys that encrypt customers' identity fields, as for serve; when empty, a key is generated once into demo.db.keys in the data directory."`
-	DataDir        string `name:"data-dir" default:"${demo_dir}" env:"SUANPAN_DEMO_DIR" help:"Directory of the demo's SQLite store (demo.db) and API key (demo.key), created when missing and reused afterwards. Delete it to start over."`
+	DataDir        string `name:"data-dir" default:"${demo_dir}" env:"SUANPAN_DEMO_DIR" help:"Directory of the demo's SQLite store (demo.db), API key (demo.key) and channel simulator's orders (channels/), created when missing and reused afterwards. Delete it to start over."`
 }
 
 // Files in the demo's data directory.
@@ -35,6 +35,9 @@ const (
 	// demoKeyFile keeps the demo's admin API key, since the store keeps only
 	// its hash and the demo prints the key at every start.
 	demoKeyFile = "demo.key"
+	// demoChannelsDir keeps the channel simulator's orders, so that a
+	// restarted demo's channels know every order they acknowledged.
+	demoChannelsDir = "channels"
 )
 
 // demoShutdownTimeout is shorter than serve's: nothing in a demo is worth
@@ -60,7 +63,7 @@ func (c *DemoCmd) Run(ctx context.Context, a *app) (err error) {
 	if err != nil {
 		return err
 	}
-	channels, err := startSim()
+	channels, err := startSim(filepath.Join(c.DataDir, demoChannelsDir))
 	if err != nil {
 		return errors.Join(err, srv.close())
 	}
@@ -77,7 +80,11 @@ func (c *DemoCmd) Run(ctx context.Context, a *app) (err error) {
 		} else if pay.Recon, err = demo.SeedRecon(ctx, srv.recon, channels.sim, pay.Channels[demo.BankChannel], time.Now()); err != nil {
 			a.log.Error("reconcile the bank statement", "err", err)
 		}
-		welcome(pay, channels.url)
+		census, err := demo.Count(ctx, db)
+		if err != nil {
+			a.log.Error("count the sample", "err", err)
+		}
+		welcome(pay, census, channels.url)
 		if a.listening != nil {
 			a.listening(addr)
 		}
@@ -91,9 +98,12 @@ type demoSim struct {
 	hs  *http.Server
 }
 
-// startSim serves a channel simulator on a loopback port of its own.
-func startSim() (*demoSim, error) {
-	sm, err := sim.New(demo.SimConfig())
+// startSim serves a channel simulator on a loopback port of its own,
+// keeping its orders in dir.
+func startSim(dir string) (*demoSim, error) {
+	cfg := demo.SimConfig()
+	cfg.Dir = dir
+	sm, err := sim.New(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -116,7 +126,7 @@ func (d *demoSim) close() {
 
 // prepare bootstraps and seeds the store and listens; the welcome it
 // returns prints how to try the demo, once the payment orders are made.
-func (c *DemoCmd) prepare(ctx context.Context, a *app, srv *apiServer) (net.Listener, func(*demo.PaymentsSample, string), error) {
+func (c *DemoCmd) prepare(ctx context.Context, a *app, srv *apiServer) (net.Listener, func(*demo.PaymentsSample, *demo.Census, string), error) {
 	token, err := c.apiKey(ctx, srv)
 	if err != nil {
 		return nil, nil, err
@@ -145,8 +155,8 @@ func (c *DemoCmd) prepare(ctx context.Context, a *app, srv *apiServer) (net.List
 		return nil, nil, err
 	}
 	url := baseURL(srv.scheme(), ln.Addr())
-	return ln, func(pay *demo.PaymentsSample, simURL string) {
-		printDemo(a.stdout, url, token, c.DataDir, sample, more, pay, simURL)
+	return ln, func(pay *demo.PaymentsSample, census *demo.Census, simURL string) {
+		printDemo(a.stdout, url, token, c.DataDir, sample, more, pay, census, simURL)
 	}, nil
 }
 
@@ -190,17 +200,25 @@ func writeSecret(path, secret string) error {
 	return os.Chmod(path, 0o600) // WriteFile keeps an existing file's mode
 }
 
-// printDemo prints where the demo is, its API key, and three curl commands
-// that work on the sample as printed.
-func printDemo(w io.Writer, url, token, dir string, s *demo.Sample, more *demo.AccountsSample, pay *demo.PaymentsSample, simURL string) {
+// printDemo prints where the demo is, its API key, and curl commands that
+// work on the sample as printed: five, or three when the payment orders
+// could not be made (pay nil). The ledger's counts are the store's
+// (census; nil when it could not be taken), not the seed's, so that they
+// hold on every start however far the sample has moved on.
+func printDemo(w io.Writer, url, token, dir string, s *demo.Sample, more *demo.AccountsSample, pay *demo.PaymentsSample,
+	census *demo.Census, simURL string) {
 	state := "seeded just now"
 	if !s.Seeded {
 		state = "kept from an earlier run"
 	}
-	fmt.Fprintf(w, "Suanpan demo: %s with %d customer wallets, %d merchants, %d transactions and %d open holds (%s).\n",
-		demo.Bank, len(s.Wallets), len(s.Merchants), s.Transactions, s.Holds, state)
-	fmt.Fprintf(w, "It also has %d customers and %d merchants with accounts on the products %s, and %d operations on them.\n\n",
+	fmt.Fprintf(w, "Suanpan demo: %s with %d customer wallets and %d merchants (%s).\n",
+		demo.Bank, len(s.Wallets), len(s.Merchants), state)
+	fmt.Fprintf(w, "It also has %d customers and %d merchants with accounts on the products %s, and %d operations on them.\n",
 		more.Customers, more.Merchants, strings.Join(more.Products, ", "), more.Operations)
+	if census != nil {
+		fmt.Fprintf(w, "Its ledger holds %d transactions and %d open holds.\n", census.Transactions, census.OpenHolds)
+	}
+	fmt.Fprintln(w)
 	fmt.Fprintf(w, "  API       %s\n", url)
 	fmt.Fprintf(w, "  API docs  %s/docs\n", url)
 	fmt.Fprintf(w, "  Channels  %s (a simulator of the payment channels, with faults)\n", simURL)
@@ -239,8 +257,8 @@ func printDemo(w io.Writer, url, token, dir string, s *demo.Sample, more *demo.A
 			strings.Join(states, ", "))
 		fmt.Fprintf(w, "  curl -sS '%s/v1/payments/orders?limit=20' \\\n    %s\n\n", url, authHeader)
 		if r := pay.Recon; r != nil {
-			fmt.Fprintf(w, "  # today's bank statement so far, reconciled (%d lines: %d matched, %d late, %d open)\n",
-				r.Counts["lines"], r.Counts["matched"], r.Counts["late"], r.Counts["open"])
+			fmt.Fprintf(w, "  # today's bank statement so far, reconciled (%d lines and %d orders: %d matched, %d late, %d discrepancies open)\n",
+				r.Counts["lines"], r.Counts["orders"], r.Counts["matched"], r.Counts["late"], r.Counts["open"])
 			fmt.Fprintf(w, "  curl -sS '%s/v1/recon/runs/%s' \\\n    %s\n\n", url, r.ID, authHeader)
 		}
 	}

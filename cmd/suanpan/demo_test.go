@@ -1,16 +1,21 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/suanpan/suanpan/internal/payments/sim"
+	"github.com/suanpan/suanpan/internal/store"
 )
 
 func TestDemo(t *testing.T) {
@@ -78,6 +83,8 @@ func TestDemo(t *testing.T) {
 		t.Errorf("the reconciliation command answered %s", answers[4].body)
 	}
 	first.mustStop()
+	afterFirst := readDemoStore(t, dir)
+	checkBanner(t, "first run", out, demoStore{}, afterFirst)
 
 	// A second run keeps the data and the key, and the same transfer is
 	// recognised by its Idempotency-Key.
@@ -86,11 +93,104 @@ func TestDemo(t *testing.T) {
 	if !strings.Contains(out, "kept from an earlier run") || tokenPattern.FindString(out) != key {
 		t.Errorf("second run printed:\n%s\nwant the sample kept and the same key %s", out, key)
 	}
-	again := runCurls(t, curlCommands(t, out))
+	cmds = curlCommands(t, out)
+	if len(cmds) != 5 {
+		t.Fatalf("the second run printed %d curl commands, want 5:\n%s", len(cmds), out)
+	}
+	again := runCurls(t, cmds)
 	if !again[2].replayed {
 		t.Errorf("the transfer on the second run was not replayed: %d %s", again[2].status, again[2].body)
 	}
 	second.mustStop()
+	checkBanner(t, "second run", out, afterFirst, readDemoStore(t, dir))
+	// The channel simulator kept the orders it acknowledged.
+	if fi, err := os.Stat(filepath.Join(dir, demoChannelsDir, sim.JournalFile)); err != nil || fi.Size() == 0 {
+		t.Errorf("the channel simulator's journal: %v, %v; want the orders kept", fi, err)
+	}
+}
+
+// demoStore is what the demo's store holds, counted apart from the demo's
+// own code.
+type demoStore struct {
+	transactions, openHolds int
+	orders                  map[string]int // by state
+}
+
+func readDemoStore(t *testing.T, dir string) demoStore {
+	t.Helper()
+	ctx := context.Background()
+	db, err := store.Open(ctx, filepath.Join(dir, demoStoreFile), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	s := demoStore{orders: map[string]int{}}
+	if err := db.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM transactions`).Scan(&s.transactions); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM holds WHERE status = 'pending'`).Scan(&s.openHolds); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := db.Read.QueryContext(ctx, `SELECT state, COUNT(*) FROM payment_orders GROUP BY state`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var st string
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			t.Fatal(err)
+		}
+		s.orders[st] = n
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+var (
+	ledgerLine = regexp.MustCompile(`(\d+) transactions and (\d+) open holds`)
+	ordersLine = regexp.MustCompile(`\((\d+) created, (\d+) processing, (\d+) unknown, (\d+) succeeded, (\d+) failed;`)
+)
+
+// checkBanner checks the counts a run of the demo printed against its
+// store before the run (the previous run's end; zero for the first) and
+// after it. The demo moves on in the background after printing (orders
+// settle, holds are posted or voided, the printed transfer is made), so a
+// count must lie between the two; on a run that makes no orders, the open
+// holds can only have gone down since the start.
+func checkBanner(t *testing.T, run, out string, before, after demoStore) {
+	t.Helper()
+	m := ledgerLine.FindStringSubmatch(out)
+	o := ordersLine.FindStringSubmatch(out)
+	if m == nil || o == nil {
+		t.Fatalf("%s: the banner lacks the ledger's or the orders' counts:\n%s", run, out)
+	}
+	num := func(s string) int {
+		n, _ := strconv.Atoi(s)
+		return n
+	}
+	if tx := num(m[1]); tx < before.transactions || tx > after.transactions {
+		t.Errorf("%s: the banner says %d transactions; the store held %d before and %d after", run, tx, before.transactions, after.transactions)
+	}
+	if before.orders != nil {
+		if holds := num(m[2]); holds > before.openHolds || holds < after.openHolds {
+			t.Errorf("%s: the banner says %d open holds; the store held %d before and %d after", run, holds, before.openHolds, after.openHolds)
+		}
+	}
+	printed, stored := 0, 0
+	for i, st := range []string{"created", "processing", "unknown", "succeeded", "failed"} {
+		printed += num(o[i+1])
+		stored += after.orders[st]
+		if final := st == "succeeded" || st == "failed"; final && num(o[i+1]) > after.orders[st] {
+			t.Errorf("%s: the banner says %s %s orders; the store has %d", run, o[i+1], st, after.orders[st])
+		}
+	}
+	if printed != stored {
+		t.Errorf("%s: the banner counts %d orders, the store has %d (%v)", run, printed, stored, after.orders)
+	}
 }
 
 // TestDemoReplacesLostKey deletes the key file between runs: the demo makes

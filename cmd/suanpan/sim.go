@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/suanpan/suanpan/internal/payments/channel"
@@ -39,7 +41,12 @@ type SimChannelCmd struct {
 	Merchant     string            `default:"suanpan" help:"Merchant number the channels know Suanpan by."`
 	Secret       map[string]string `placeholder:"KIND=SECRET" help:"A channel kind's signing key; repeat for more. Kinds not given get a key derived from --seed (printed at start)."`
 	StatementDir string            `name:"statement-dir" type:"existingdir" placeholder:"DIR" help:"Directory to write each kind's daily statement file into, at day end and at shutdown."`
+	Data         string            `name:"data" xor:"data" placeholder:"DIR" help:"Directory where the simulator keeps every order it acknowledges (orders.jsonl), created when missing, so that a restart forgets none, as no real channel does. Default: suanpan-sim in the system's temporary directory."`
+	Memory       bool              `name:"memory" xor:"data" help:"Keep the orders in memory only: a restart forgets them (and a repeated start is then a new order)."`
 }
+
+// simDataDir is the default of --data.
+func simDataDir() string { return filepath.Join(os.TempDir(), "suanpan-sim") }
 
 // Run serves the simulator until ctx ends, after printing where each
 // channel kind is and its merchant and key.
@@ -52,12 +59,19 @@ func (c *SimChannelCmd) Run(ctx context.Context, a *app) error {
 		}
 		secrets[k] = secret
 	}
+	dir := c.Data
+	switch {
+	case c.Memory:
+		dir = ""
+	case dir == "":
+		dir = simDataDir()
+	}
 	m := &sim.Main{
 		Config: sim.Config{Seed: c.Seed, FailRate: c.FailRate, TimeoutRate: c.TimeoutRate, LateRate: c.LateRate,
 			PendingRate: c.PendingRate, DropCallbackRate: c.DropCallbackRate, DuplicateCallbackRate: c.DuplicateCallbackRate,
 			OutOfOrderRate: c.OutOfOrderRate, BadSignatureRate: c.BadSignatureRate, MinDelay: c.MinDelay, MaxDelay: c.MaxDelay,
 			ClearingDelay: c.ClearingDelay, HoldFor: c.HoldFor, DownEvery: c.DownEvery, DownFor: c.DownFor,
-			MerchantID: c.Merchant, Secrets: secrets},
+			MerchantID: c.Merchant, Secrets: secrets, Dir: dir},
 		StatementDir: c.StatementDir,
 		Log:          a.log,
 	}
@@ -66,18 +80,24 @@ func (c *SimChannelCmd) Run(ctx context.Context, a *app) error {
 		return err
 	}
 	return m.Run(ctx, ln, func(s *sim.Server) {
-		printSim(a.stdout, baseURL("http", ln.Addr()), s)
+		printSim(a.stdout, baseURL("http", ln.Addr()), s, dir)
 		if a.listening != nil {
 			a.listening(ln.Addr())
 		}
 	})
 }
 
-// printSim prints the simulator's URL and, per kind, the adapter settings
-// that reach it. The keys are the simulator's, printed for the operator to
-// configure; they guard nothing real.
-func printSim(w io.Writer, url string, s *sim.Server) {
-	fmt.Fprintf(w, "Suanpan channel simulator at %s (merchant %s)\n\n", url, s.MerchantID())
+// printSim prints the simulator's URL, where it keeps its orders (dir;
+// empty: nowhere) and, per kind, the adapter settings that reach it. The
+// keys are the simulator's, printed for the operator to configure; they
+// guard nothing real.
+func printSim(w io.Writer, url string, s *sim.Server, dir string) {
+	fmt.Fprintf(w, "Suanpan channel simulator at %s (merchant %s)\n", url, s.MerchantID())
+	if dir == "" {
+		fmt.Fprintf(w, "Orders kept in memory only: a restart forgets them.\n\n")
+	} else {
+		fmt.Fprintf(w, "Orders kept in %s: %d from earlier runs.\n\n", filepath.Join(dir, sim.JournalFile), s.Stats().Restored)
+	}
 	fmt.Fprintf(w, "%-14s %-44s %s\n", "kind", "endpoint", "secret")
 	for _, k := range channel.Kinds() {
 		cfg := s.ChannelConfig(url, k)

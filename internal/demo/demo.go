@@ -22,6 +22,7 @@ import (
 
 	"github.com/suanpan/suanpan/internal/auth"
 	"github.com/suanpan/suanpan/internal/ledger"
+	"github.com/suanpan/suanpan/internal/store"
 )
 
 // The sample's institutions.
@@ -58,8 +59,8 @@ type Sample struct {
 	Wallets []string
 	// Merchants are the bank's merchant settlement accounts.
 	Merchants []string
-	// Accounts, Transactions and Holds count what the sample holds
-	// (Holds: those left pending).
+	// Accounts, Transactions and Holds count what the seed made (Holds:
+	// those it left pending); Count tells what the store holds now.
 	Accounts, Transactions, Holds int
 }
 
@@ -336,4 +337,30 @@ func submit(ctx context.Context, l *ledger.Ledger, reqs []ledger.Request) ([]led
 		out = append(out, res...)
 	}
 	return out, nil
+}
+
+// Census is what the sample's institutions hold in the store now: the
+// figures the demo's welcome prints, so that they are the store's, however
+// much the sample has moved on since it was seeded.
+type Census struct {
+	// Transactions are the ledger transactions of the bank and its branch:
+	// the seeded ones, the account operations' and the payment orders'.
+	Transactions int
+	// OpenHolds are their holds still pending: the seeded pre-authorizations
+	// and the holds of pay-outs the channel has not settled yet.
+	OpenHolds int
+}
+
+// Count takes the census of the sample's institutions in db.
+func Count(ctx context.Context, db *store.DB) (*Census, error) {
+	c := &Census{}
+	if err := db.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM transactions WHERE institution_id IN ($1, $2)`,
+		Bank, Branch).Scan(&c.Transactions); err != nil {
+		return nil, fmt.Errorf("demo: count transactions: %w", err)
+	}
+	if err := db.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM holds WHERE status = 'pending' AND institution_id IN ($1, $2)`,
+		Bank, Branch).Scan(&c.OpenHolds); err != nil {
+		return nil, fmt.Errorf("demo: count open holds: %w", err)
+	}
+	return c, nil
 }

@@ -77,6 +77,14 @@ func TestSeed(t *testing.T) {
 		if rep.Transactions != int64(first.Transactions) {
 			t.Errorf("after the second seed the ledger holds %d transactions, want %d", rep.Transactions, first.Transactions)
 		}
+		// The census the welcome prints is the store's.
+		c, err := demo.Count(ctx, db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if int64(c.Transactions) != rep.Transactions || c.OpenHolds != len(pending) {
+			t.Errorf("census %+v, want %d transactions and %d open holds", c, rep.Transactions, len(pending))
+		}
 	})
 }
 

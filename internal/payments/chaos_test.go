@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -47,6 +48,10 @@ const (
 	chaosFinal   = 3 * time.Minute
 )
 
+// chaosSimRestarts: the simulator is restarted on its data directory in
+// the middle of rounds 2 and 4 and of the last one.
+const chaosSimRestarts = 3
+
 type chaosSetup struct {
 	Wallets []string `json:"wallets"`
 	Channel string   `json:"channel"`
@@ -58,10 +63,12 @@ func chaosAmount(i int) int64 { return 100 + int64(i%97) }
 
 // TestChaos places pay-outs against a simulator with high fault rates in
 // a child process that is killed with SIGKILL several times and
-// restarted; the last run finishes. Then every order is final and agrees
-// with the simulator's record, no order was paid twice, no hold is left
-// open, every wallet lost exactly its succeeded orders, and the ledger
-// verifies.
+// restarted; the last run finishes. The simulator itself is restarted on
+// its data directory in the middle of some rounds, as a channel's own
+// outage would. Then every order is final and agrees with the simulator's
+// record, no order was paid twice (by Suanpan, or at the channel across
+// its restarts), no hold is left open, every wallet lost exactly its
+// succeeded orders, and the ledger verifies.
 func TestChaos(t *testing.T) {
 	if testing.Short() {
 		t.Skip("re-executes the test binary and kills it; skipped with -short")
@@ -70,37 +77,127 @@ func TestChaos(t *testing.T) {
 		t.Run(string(d), func(t *testing.T) {
 			start := time.Now()
 			loc := storetest.Location(t, d)
-			sm, err := sim.New(sim.Config{Seed: 7, FailRate: 2000, TimeoutRate: 1000, LateRate: 1000, DropCallbackRate: 3000,
+			sh, err := newChaosSim(sim.Config{Seed: 7, FailRate: 2000, TimeoutRate: 1000, LateRate: 1000, DropCallbackRate: 3000,
 				DuplicateCallbackRate: 2000, OutOfOrderRate: 2000, BadSignatureRate: 1000,
 				MinDelay: 10 * time.Millisecond, MaxDelay: 300 * time.Millisecond, HoldFor: 2 * time.Second,
-				Interval: 10 * time.Millisecond, Client: &http.Client{Timeout: time.Second}})
+				Interval: 10 * time.Millisecond, Client: &http.Client{Timeout: time.Second}, Dir: t.TempDir()})
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer sm.Close()
-			srv := httptest.NewServer(sm)
+			srv := httptest.NewServer(sh)
 			defer srv.Close()
+			defer sh.close() // runs first: releases held connections
 			setupPath := filepath.Join(t.TempDir(), "setup.json")
-			chaosPrepare(t, loc, sm, srv.URL, setupPath)
+			chaosPrepare(t, loc, sh.current(), srv.URL, setupPath)
 			port := freePort(t)
 
 			seed := rand.Uint64()
 			t.Logf("kill delays seeded with %d", seed)
 			rng := rand.New(rand.NewPCG(seed, 0))
 			for round := 1; round <= chaosKills+1; round++ {
-				var delay time.Duration
+				var delay, restart time.Duration
 				if round <= chaosKills {
 					delay = 300*time.Millisecond + time.Duration(rng.Int64N(int64(2*time.Second)))
 				}
-				chaosRun(t, loc, setupPath, port, delay)
-				t.Logf("round %d: %s", round, map[bool]string{true: "killed after " + delay.Round(time.Millisecond).String(), false: "ran to the end"}[delay > 0])
+				if round%2 == 0 {
+					restart = delay / 2
+				}
+				if round == chaosKills+1 {
+					restart = 300*time.Millisecond + time.Duration(rng.Int64N(int64(2*time.Second)))
+				}
+				chaosRun(t, loc, setupPath, port, delay, restart, sh)
+				what := map[bool]string{true: "killed after " + delay.Round(time.Millisecond).String(), false: "ran to the end"}[delay > 0]
+				if restart > 0 {
+					what += "; simulator restarted after " + restart.Round(time.Millisecond).String()
+				}
+				t.Logf("round %d: %s", round, what)
 			}
-			chaosCheck(t, loc, sm, setupPath)
-			st := sm.Stats()
-			t.Logf("%s: %v; simulator: %d starts (%d repeats, %d dropped), %d late, %d queries, %d callbacks (%d bad signatures)",
-				d, time.Since(start).Round(time.Millisecond), st.Starts, st.Repeats, st.Dropped, st.Late, st.Queries, st.Callbacks, st.BadSignatures)
+			if sh.restarts != chaosSimRestarts {
+				t.Errorf("the simulator was restarted %d times, want %d", sh.restarts, chaosSimRestarts)
+			}
+			chaosCheck(t, loc, sh, setupPath)
+			st := sh.stats
+			t.Logf("%s: %v; simulator: %d starts (%d repeats, %d dropped), %d late, %d queries, %d callbacks (%d bad signatures), %d orders restored",
+				d, time.Since(start).Round(time.Millisecond), st.Starts, st.Repeats, st.Dropped, st.Late, st.Queries, st.Callbacks,
+				st.BadSignatures, st.Restored)
 		})
 	}
+}
+
+// chaosSim is the chaos test's channel simulator, restarted on its data
+// directory now and then while it serves at one URL.
+type chaosSim struct {
+	cfg sim.Config
+	cur atomic.Pointer[sim.Server]
+
+	mu       sync.Mutex
+	restarts int
+	// paid records, per order ID, the successes each simulator that ran
+	// recorded (its reference and decision time): one, if the channel
+	// never paid an order twice.
+	paid  map[string]map[string]bool
+	stats sim.Stats // added up over the simulators that ran
+}
+
+func newChaosSim(cfg sim.Config) (*chaosSim, error) {
+	s, err := sim.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	h := &chaosSim{cfg: cfg, paid: map[string]map[string]bool{}}
+	h.cur.Store(s)
+	return h, nil
+}
+
+func (h *chaosSim) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.current().ServeHTTP(w, r) }
+
+func (h *chaosSim) current() *sim.Server { return h.cur.Load() }
+
+// retire closes the current simulator and notes what it did.
+func (h *chaosSim) retire() error {
+	s := h.current()
+	err := s.Close()
+	for _, o := range s.Orders() {
+		if o.Status == channel.Succeeded {
+			if h.paid[o.ID] == nil {
+				h.paid[o.ID] = map[string]bool{}
+			}
+			h.paid[o.ID][o.Ref+"@"+o.DecidedAt.String()] = true
+		}
+	}
+	st := s.Stats()
+	h.stats.Starts += st.Starts
+	h.stats.Repeats += st.Repeats
+	h.stats.Dropped += st.Dropped
+	h.stats.Late += st.Late
+	h.stats.Queries += st.Queries
+	h.stats.Callbacks += st.Callbacks
+	h.stats.BadSignatures += st.BadSignatures
+	h.stats.Restored += st.Restored
+	return err
+}
+
+// restart replaces the simulator by a new one on the same directory.
+func (h *chaosSim) restart() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if err := h.retire(); err != nil {
+		return err
+	}
+	s, err := sim.New(h.cfg)
+	if err != nil {
+		return err
+	}
+	h.cur.Store(s)
+	h.restarts++
+	return nil
+}
+
+// close closes the last simulator, noting what it did.
+func (h *chaosSim) close() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	_ = h.retire()
 }
 
 // chaosPrepare creates the books: funded wallets and the channel.
@@ -139,9 +236,23 @@ func freePort(t *testing.T) string {
 }
 
 // chaosRun runs the child; with delay > 0 it kills it with SIGKILL after
-// delay, otherwise waits for it to finish.
-func chaosRun(t *testing.T, loc, setupPath, port string, delay time.Duration) {
+// delay, otherwise waits for it to finish. With restart > 0 it restarts
+// the simulator that long after starting the child.
+func chaosRun(t *testing.T, loc, setupPath, port string, delay, restart time.Duration, sh *chaosSim) {
 	t.Helper()
+	if restart > 0 {
+		restarted := make(chan error, 1)
+		timer := time.AfterFunc(restart, func() { restarted <- sh.restart() })
+		defer func() {
+			if timer.Stop() {
+				t.Errorf("the child ended before the simulator was restarted")
+				return
+			}
+			if err := <-restarted; err != nil {
+				t.Errorf("restart the simulator: %v", err)
+			}
+		}()
+	}
 	cmd := exec.Command(os.Args[0], "-test.run=^TestChaosChild$", "-test.count=1", "-test.v")
 	cmd.Env = append(os.Environ(), chaosEnvStore+"="+loc, chaosEnvSetup+"="+setupPath, chaosEnvPort+"="+port)
 	var out strings.Builder
@@ -274,8 +385,9 @@ func TestChaosChild(t *testing.T) {
 }
 
 // chaosCheck checks the end state against the simulator's records.
-func chaosCheck(t *testing.T, loc string, sm *sim.Server, setupPath string) {
+func chaosCheck(t *testing.T, loc string, sh *chaosSim, setupPath string) {
 	t.Helper()
+	sm := sh.current()
 	ctx := context.Background()
 	db, err := store.Open(ctx, loc, store.Options{})
 	if err != nil {
@@ -330,6 +442,16 @@ func chaosCheck(t *testing.T, loc string, sm *sim.Server, setupPath string) {
 	if simSucceeded != succeeded {
 		t.Errorf("the channel paid %d orders, Suanpan booked %d", simSucceeded, succeeded)
 	}
+	// Every simulator that ran recorded each success as the one before it
+	// did: the channel never paid an order twice across its restarts.
+	sh.mu.Lock()
+	_ = sh.retire() // the last one's successes too; closing twice is harmless
+	for id, paid := range sh.paid {
+		if len(paid) > 1 {
+			t.Errorf("the channel paid order %s %d times across its restarts: %v", id, len(paid), paid)
+		}
+	}
+	sh.mu.Unlock()
 	for _, w := range setup.Wallets {
 		a, err := l.GetAccount(ctx, w)
 		if err != nil {

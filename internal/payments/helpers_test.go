@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -53,6 +54,12 @@ type world struct {
 	// callbacks counts the callbacks the service answered, by HTTP status.
 	mu        sync.Mutex
 	callbacks map[int]int
+
+	// simCfg configures the simulator, and serving is the one the server
+	// at simURL hands requests to (newWorld's worlds): restartSim
+	// replaces it.
+	simCfg  sim.Config
+	serving *atomic.Pointer[sim.Server]
 }
 
 // worldOptions tune newWorld.
@@ -74,12 +81,33 @@ func newWorld(t *testing.T, db *store.DB, o worldOptions) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { sm.Close() })
-	simSrv := httptest.NewServer(sm)
+	serving := new(atomic.Pointer[sim.Server])
+	serving.Store(sm)
+	simSrv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) { serving.Load().ServeHTTP(rw, r) }))
 	t.Cleanup(simSrv.Close)
+	t.Cleanup(func() { serving.Load().Close() }) // runs first: releases held connections
 	w := newWorldOn(t, db, c, sm, simSrv.URL, o)
-	w.clock = c
+	w.clock, w.simCfg, w.serving = c, o.sim, serving
 	return w
+}
+
+// restartSim stops the channel simulator and serves, at the same URL, a
+// new one configured as the first but keeping its orders in dir: the
+// first's directory, for a restart that keeps them, or another, for a
+// channel that lost them.
+func (w *world) restartSim(dir string) {
+	w.t.Helper()
+	if err := w.sim.Close(); err != nil {
+		w.t.Fatalf("close the simulator: %v", err)
+	}
+	cfg := w.simCfg
+	cfg.Dir = dir
+	sm, err := sim.New(cfg)
+	if err != nil {
+		w.t.Fatalf("restart the simulator: %v", err)
+	}
+	w.sim = sm
+	w.serving.Store(sm)
 }
 
 // newWorldOn builds the world on db with clock c and the simulator sm

@@ -44,7 +44,8 @@ func (s State) Final() bool { return s == StateSucceeded || s == StateFailed }
 const (
 	EventOrderPrefix   = "payment_order."
 	EventOrderConflict = "payment_order.conflict" // a channel answer that contradicts the order's outcome
-	EventOrderStuck    = "payment_order.stuck"    // queries exhausted without a definite answer
+	EventOrderStuck    = "payment_order.stuck"    // queries or re-sends exhausted without a definite answer
+	EventOrderResent   = "payment_order.resent"   // sent again under the same order ID: the channel had no record of it
 )
 
 // Order is a pay-in, pay-out or refund through a channel.
@@ -103,6 +104,7 @@ const (
 	CauseCallback     = "callback"
 	CauseCompensation = "compensation"
 	CauseCredit       = "credit_refused"
+	CauseResend       = "resend" // a note: the channel had no record of the order, which is sent again
 )
 
 // Write is extra work (an audit record) committed with an order change:
@@ -506,8 +508,11 @@ func (s *Service) transition(ctx context.Context, ex ledger.Execer, o *Order, fr
 	typ := EventOrderPrefix + string(o.State)
 	if from == o.State && cause != CauseAPI {
 		typ = EventOrderConflict
-		if cause == "stuck" {
+		switch cause {
+		case "stuck":
 			typ = EventOrderStuck
+		case CauseResend:
+			typ = EventOrderResent
 		}
 	}
 	return outbox.Record(ctx, ex, &outbox.Event{Type: typ, Subject: "payment_order:" + o.ID, InstitutionID: o.InstitutionID,

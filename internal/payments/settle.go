@@ -22,6 +22,12 @@ const codeStale ledger.Code = "payment_order_stale"
 // is recorded as unknown and its follow-up job queries it.
 var errNoAnswer = errors.New("no answer from the channel")
 
+// maxResends bounds how often an order its channel has no record of is
+// sent again: after that many re-sends the follow-up stops and leaves it
+// for reconciliation, which fails an order the channel never lists once
+// the late window has passed, and for an operator.
+const maxResends = 5
+
 // start sends a created or unknown order to its channel and applies the
 // answer. No answer makes a created order unknown; either way its
 // follow-up job goes on. Starting again is safe: channels take a repeated
@@ -30,6 +36,12 @@ func (s *Service) start(ctx context.Context, o *Order) (*Order, error) {
 	if o.State != StateCreated && o.State != StateUnknown {
 		return o, nil
 	}
+	return s.send(ctx, o)
+}
+
+// send sends o to its channel under its order ID, whatever its state, and
+// applies the answer (see start).
+func (s *Service) send(ctx context.Context, o *Order) (*Order, error) {
 	ch, a, err := s.channelOf(ctx, o)
 	if err != nil {
 		return o, err
@@ -276,7 +288,8 @@ func (s *Service) record(ctx context.Context, tx *sql.Tx, o, upd *Order, cause, 
 // creating request did not, and queries it at the channel's backoff until
 // a definite answer settles it or the channel's attempts run out (the
 // order then stays as it is, with a stuck note, for reconciliation). A
-// channel that has never seen the order gets it again.
+// channel that has no record of the order gets it again under the same
+// order ID, at most maxResends times (see resend).
 func (s *Service) runFollow(ctx context.Context, j *jobs.Job) error {
 	var p orderJob
 	if err := j.Decode(&p); err != nil {
@@ -320,10 +333,7 @@ func (s *Service) runFollow(ctx context.Context, j *jobs.Job) error {
 	}
 	switch res.Status {
 	case channel.NotFound:
-		if _, err := s.start(ctx, o); err != nil && !errors.Is(err, errNoAnswer) {
-			return err
-		}
-		return jobs.RetryAfter(next, errors.New("channel had not seen the order; started it again"))
+		return s.resend(ctx, o, next)
 	case channel.Processing:
 		if _, err := s.apply(ctx, o, res, CauseQuery, ""); err != nil {
 			return err
@@ -340,6 +350,47 @@ func (s *Service) runFollow(ctx context.Context, j *jobs.Job) error {
 		return jobs.RetryAfter(next, errors.New("answer not applied"))
 	}
 	return nil
+}
+
+// resend sends again, under the same order ID, an unsettled order whose
+// channel answers that it has no record of it: a start that never reached
+// it, or a channel that lost the order. The channel's idempotency by order
+// ID makes this safe — a channel that does have the order answers with it
+// and never pays twice. Each re-send is noted in the order's transitions
+// (a payment_order.resent event) before it goes out; after maxResends the
+// order is left as it is with a stuck note (a payment_order.stuck event)
+// for reconciliation and the operators, and the follow-up ends.
+func (s *Service) resend(ctx context.Context, o *Order, next time.Duration) error {
+	var n int
+	if err := s.db.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM payment_order_transitions WHERE order_id = $1 AND cause = $2`,
+		o.ID, CauseResend).Scan(&n); err != nil {
+		return fmt.Errorf("count re-sends of order %s: %w", o.ID, err)
+	}
+	upd := *o
+	upd.UpdatedAt = s.clock.Now().UTC().Truncate(time.Microsecond)
+	if n >= maxResends {
+		msg := fmt.Sprintf("the channel still has no record of the order after %d re-sends under the same order ID; left %s "+
+			"for reconciliation (an order the channel never lists fails once the late window has passed) or an operator",
+			n, o.State)
+		if err := s.commit(ctx, o, &upd, note, "stuck", msg, nil); err != nil {
+			return err
+		}
+		return jobs.Permanent(errors.New(msg))
+	}
+	what := fmt.Sprintf("re-send %d of %d under the same order ID", n+1, maxResends)
+	if err := s.commit(ctx, o, &upd, note, CauseResend, "the channel has no record of the order: "+what, nil); err != nil {
+		return err
+	}
+	got, err := s.send(ctx, &upd) // commit moved upd to the order's new version
+	switch {
+	case errors.Is(err, errNoAnswer):
+		return jobs.RetryAfter(next, fmt.Errorf("the channel had no record of the order; %s got no answer: %w", what, err))
+	case err != nil:
+		return err
+	case got.State.Final():
+		return nil
+	}
+	return jobs.RetryAfter(next, fmt.Errorf("the channel had no record of the order; %s: the order is %s", what, got.State))
 }
 
 // Callback verifies and applies a channel's notification for channel id,

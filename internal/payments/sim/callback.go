@@ -68,14 +68,29 @@ func (s *Server) queueCallbacks(o *order, now time.Time) {
 func (s *Server) Step() {
 	now := s.clock.Now()
 	s.mu.Lock()
+	decided := false
 	for _, o := range s.sortedActive() {
-		if o.Status == channel.Processing && !o.DueAt.After(now) {
-			s.decide(o, now, true)
+		if o.Status == channel.Processing && !o.DueAt.After(now) && s.decide(o, now, true) {
+			_ = s.record(o) // counted in JournalErrors; a decision lost is made again, the same, when due
+			decided = true
 		}
 	}
 	jobs := s.collect(now, false)
 	s.mu.Unlock()
+	if decided {
+		// What a callback tells must survive a restart.
+		if err := s.sync(); err != nil {
+			s.countJournalError()
+		}
+	}
 	s.deliverAll(jobs)
+}
+
+// countJournalError counts a journal failure outside s.mu.
+func (s *Server) countJournalError() {
+	s.mu.Lock()
+	s.stats.JournalErrors++
+	s.mu.Unlock()
 }
 
 // Settle decides every undecided order now, whatever its delay, then
@@ -84,9 +99,14 @@ func (s *Server) Settle() {
 	now := s.clock.Now()
 	s.mu.Lock()
 	for _, o := range s.sortedOrders() {
-		s.decide(o, now, true)
+		if s.decide(o, now, true) {
+			_ = s.record(o)
+		}
 	}
 	s.mu.Unlock()
+	if err := s.sync(); err != nil {
+		s.countJournalError()
+	}
 	s.Flush()
 }
 
@@ -205,4 +225,7 @@ func (s *Server) deliver(j job) {
 		return
 	}
 	o.pending = slices.DeleteFunc(o.pending, func(c *callback) bool { return c == cb })
+	if len(o.pending) == 0 {
+		_ = s.record(o) // nothing owed any more; if lost, the final callback is sent once more
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,6 +31,10 @@ type harness struct {
 	sim   *sim.Server
 	url   string
 	recv  *receiver
+	cfg   sim.Config
+	// serving is the simulator the server at url hands requests to:
+	// restart replaces it.
+	serving atomic.Pointer[sim.Server]
 }
 
 // newHarness starts a simulator configured by cfg on the harness's clock;
@@ -45,15 +50,32 @@ func newHarness(t *testing.T, cfg sim.Config) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(s)
+	h.cfg = cfg
+	h.serving.Store(s)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.serving.Load().ServeHTTP(w, r) }))
 	t.Cleanup(srv.Close)
 	// Cleanups run last first: closing the simulator releases the
 	// connections its late and dropped answers hold, which srv.Close waits
 	// for.
-	t.Cleanup(func() { _ = s.Close() })
+	t.Cleanup(func() { _ = h.serving.Load().Close() })
 	h.sim, h.url = s, srv.URL
 	h.recv = newReceiver(t, h)
 	return h
+}
+
+// restart closes the simulator and serves a new one, configured as the
+// first, at the same URL: with Config.Dir set, on the same orders.
+func (h *harness) restart() {
+	h.t.Helper()
+	if err := h.sim.Close(); err != nil {
+		h.t.Fatalf("close the simulator: %v", err)
+	}
+	s, err := sim.New(h.cfg)
+	if err != nil {
+		h.t.Fatalf("restart the simulator: %v", err)
+	}
+	h.sim = s
+	h.serving.Store(s)
 }
 
 // adapter returns an adapter for kind k of the harness's simulator.

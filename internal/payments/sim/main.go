@@ -71,7 +71,8 @@ func (m *Main) Run(ctx context.Context, ln net.Listener, ready func(*Server)) (e
 		}
 		err = errors.Join(err, m.writeStatements(s, s.clock.Now(), log))
 	}()
-	log.Info("channel simulator listening", "addr", ln.Addr().String(), "seed", cfg.Seed)
+	log.Info("channel simulator listening", "addr", ln.Addr().String(), "seed", cfg.Seed, "data", cfg.Dir,
+		"orders_restored", s.Stats().Restored)
 	if ready != nil {
 		ready(s)
 	}

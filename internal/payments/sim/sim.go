@@ -10,7 +10,12 @@
 // order recorded), drops requests without recording them, fails orders
 // definitely with realistic codes, sends duplicate, out-of-order and badly
 // signed callbacks, goes down for windows of time, and writes each kind's
-// daily statement file.
+// daily statement file. Like a real channel it is idempotent by the
+// merchant's order ID — a repeated start is answered with the order it has,
+// never decided or paid again — and, given a data directory
+// (Config.Dir), it does not forget: every order it acknowledges is in its
+// journal before the answer goes out, and a simulator started again on the
+// directory carries on with every order.
 //
 // Each order's fate is a hash of the seed, the kind and the order ID, never
 // a draw from a shared random source, so one seed and one set of order IDs
@@ -105,6 +110,15 @@ type Config struct {
 	// Interval, when positive, runs Step that often in the background until
 	// Close. Zero leaves stepping to the caller, as tests do.
 	Interval time.Duration
+
+	// Dir, when set, is where the simulator keeps its orders durably (the
+	// journal JournalFile, created when missing): every order it
+	// acknowledges is on disk before the answer goes out, so a simulator
+	// started again on the same Dir knows every order the last one did and
+	// answers a repeated start with the order it has, as a real channel
+	// answers a duplicate merchant order ID. Empty keeps orders in memory
+	// only, forgotten at Close. One simulator at a time may use a Dir.
+	Dir string
 }
 
 // Defaults.
@@ -168,6 +182,12 @@ type Stats struct {
 	CallbacksDelivered            int
 	CallbacksAbandoned            int // given up after every retry
 	BadSignatures                 int // deliveries signed with the wrong key
+	// Restored counts the orders read from Config.Dir at start.
+	Restored int
+	// JournalErrors counts records of decisions and deliveries that could
+	// not be written to Config.Dir (an order that cannot be written is not
+	// acknowledged: its start is answered 500).
+	JournalErrors int
 }
 
 // Server is a running simulator. It is an http.Handler serving each kind
@@ -193,6 +213,8 @@ type Server struct {
 	active map[key]*order
 	drops  map[key]int // start attempts dropped, per order never recorded
 	stats  Stats
+	// journal keeps the orders when Config.Dir is set; nil otherwise.
+	journal *journal
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -268,11 +290,62 @@ func New(cfg Config) (*Server, error) {
 		}
 		s.dialects[k] = d
 	}
+	if cfg.Dir != "" {
+		j, entries, err := openJournal(cfg.Dir)
+		if err != nil {
+			return nil, err
+		}
+		s.journal = j
+		s.restore(entries)
+	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if cfg.Interval > 0 {
 		s.wg.Go(s.loop)
 	}
 	return s, nil
+}
+
+// restore takes the orders read from the journal: the undecided ones are
+// decided when they fall due, and those still owed a callback get their
+// final one again.
+func (s *Server) restore(entries []entry) {
+	now := s.clock.Now()
+	for _, e := range entries {
+		k := key{e.Order.Kind, e.Order.ID}
+		if e.Order.Status == "" {
+			s.drops[k] = e.Dropped
+			continue
+		}
+		o := &order{Order: e.Order, fate: e.Fate.fate(), fee: e.Fee}
+		s.orders[k] = o
+		if e.Owed && o.Status.Final() {
+			o.pending = []*callback{{status: o.Status, due: now}}
+		}
+		if o.Status == channel.Processing || len(o.pending) > 0 {
+			s.active[k] = o
+		}
+	}
+	s.stats.Restored = len(s.orders)
+}
+
+// record writes o's record to the journal, if there is one. s.mu is held.
+func (s *Server) record(o *order) error {
+	if s.journal == nil {
+		return nil
+	}
+	err := s.journal.write(o)
+	if err != nil {
+		s.stats.JournalErrors++
+	}
+	return err
+}
+
+// sync makes the journal's records durable, if there is a journal.
+func (s *Server) sync() error {
+	if s.journal == nil {
+		return nil
+	}
+	return s.journal.sync()
 }
 
 // loop steps every Interval until Close.
@@ -290,14 +363,18 @@ func (s *Server) loop() {
 }
 
 // Close stops the background stepping and any callback delivery, releases
-// held connections and waits for them. It is safe to call more than once.
+// held connections and waits for them, and closes the journal. It is safe
+// to call more than once.
 func (s *Server) Close() error {
 	s.mu.Lock()
 	s.closed = true
 	s.mu.Unlock()
 	s.cancel()
 	s.wg.Wait()
-	return nil
+	if s.journal == nil {
+		return nil
+	}
+	return s.journal.close()
 }
 
 // MerchantID is the merchant number the simulator knows us by.
@@ -464,6 +541,9 @@ func (s *Server) start(w http.ResponseWriter, r *http.Request, k channel.Kind, d
 	if s.chance(s.cfg.TimeoutRate, k, in.id, "drop", attempt) {
 		s.drops[id] = attempt
 		s.stats.Dropped++
+		if s.journal != nil && s.journal.append(entry{Order: Order{Kind: k, ID: in.id}, Dropped: attempt}) != nil {
+			s.stats.JournalErrors++
+		}
 		s.mu.Unlock()
 		s.hold(r.Context())
 		panic(http.ErrAbortHandler) // close the connection without an answer
@@ -475,11 +555,26 @@ func (s *Server) start(w http.ResponseWriter, r *http.Request, k channel.Kind, d
 		d.reject(w, rej)
 		return
 	}
+	if err := s.record(o); err != nil {
+		// Not kept, so not acknowledged: the client hears of a failure
+		// and the order is not known.
+		delete(s.orders, id)
+		delete(s.active, id)
+		s.mu.Unlock()
+		d.reject(w, &rejection{status: http.StatusInternalServerError, code: "SYSTEMERROR", message: "order not recorded"})
+		return
+	}
 	v := o.snapshot()
 	if v.Late {
 		s.stats.Late++
 	}
 	s.mu.Unlock()
+	if err := s.sync(); err != nil {
+		// Recorded but perhaps not durably: no acknowledgement; a query
+		// finds the order while this simulator runs.
+		d.reject(w, &rejection{status: http.StatusInternalServerError, code: "SYSTEMERROR", message: "order not recorded"})
+		return
+	}
 	if v.Late {
 		s.hold(r.Context())
 	}
@@ -540,10 +635,10 @@ func (s *Server) refundable(k channel.Kind, in inbound) bool {
 }
 
 // decide settles o by its fate, unless it is settled, and queues its
-// callbacks if notify. s.mu is held.
-func (s *Server) decide(o *order, now time.Time, notify bool) {
+// callbacks if notify. It reports whether it decided o. s.mu is held.
+func (s *Server) decide(o *order, now time.Time, notify bool) bool {
 	if o.Status.Final() {
-		return
+		return false
 	}
 	if o.fate.fail {
 		o.Status, o.Code, o.Message = channel.Failed, o.fate.failure.code, o.fate.failure.message
@@ -554,6 +649,7 @@ func (s *Server) decide(o *order, now time.Time, notify bool) {
 	if notify {
 		s.queueCallbacks(o, now)
 	}
+	return true
 }
 
 // sortedActive returns the active orders by kind and ID, dropping those
