@@ -90,6 +90,12 @@ func (p *paymentsServer) run(t *testing.T) {
 	}
 }
 
+// orderPage is a page of payments orders list --json.
+type orderPage struct {
+	Items      []*httpapi.OrderView `json:"items"`
+	NextCursor string               `json:"next_cursor"`
+}
+
 // TestClientPayments configures a channel, runs orders, a bulk file, jobs
 // and webhooks with the client commands.
 func TestClientPayments(t *testing.T) {
