@@ -801,12 +801,17 @@ func (c *WebhooksDeliveriesCmd) Run(ctx context.Context, a *app) error {
 }
 
 // lastAttempt says how a delivery's last attempt went: the status it got,
-// if any, and why it failed.
+// if any, and why it failed. The log's phrase for a failing status is the
+// status itself ("http 500"), said once.
 func lastAttempt(status int64, phrase string) string {
 	if status == 0 {
 		return phrase
 	}
-	return strings.TrimSpace("HTTP " + strconv.FormatInt(status, 10) + " " + phrase)
+	code := "HTTP " + strconv.FormatInt(status, 10)
+	if phrase == "" || strings.EqualFold(phrase, code) {
+		return code
+	}
+	return code + " " + phrase
 }
 
 // WebhooksRedeliverCmd sends a delivery again.
