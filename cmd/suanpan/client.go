@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -88,14 +89,21 @@ func deref[T any](p *T) T {
 }
 
 // jsonOf checks a response and returns its decoded body (of a 2xx
-// status), with the response for --json.
+// status), with the response for --json. body returns the body the
+// generated client decoded, nil for a 2xx status the API does not
+// document (a payment order's or bulk file's reference seen before
+// answers 200, not 201 or 202) or without a JSON Content-Type: that body
+// is decoded here as a T.
 func jsonOf[T any, R sdk.Response](r R, err error, body func() *T) (*T, sdk.Response, error) {
 	if err := sdk.Check(r, err); err != nil {
 		return nil, nil, err
 	}
 	v := body()
 	if v == nil {
-		return nil, nil, fmt.Errorf("HTTP %d: not the JSON answer the API documents: %.200s", r.StatusCode(), r.Bytes())
+		v = new(T)
+		if err := json.Unmarshal(r.Bytes(), v); err != nil {
+			return nil, nil, fmt.Errorf("HTTP %d: not the JSON answer the API documents: %.200s", r.StatusCode(), r.Bytes())
+		}
 	}
 	return v, r, nil
 }

@@ -4,13 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"sort"
 	"strconv"
 	"strings"
 
-	"github.com/suanpan/suanpan/internal/httpapi"
+	sdk "github.com/suanpan/suanpan/client"
 )
 
 // CustomersCmd groups the customer commands.
@@ -35,32 +34,35 @@ type CustomersCreateCmd struct {
 
 // Run creates the customer and prints it with the accounts opened for it.
 func (c *CustomersCreateCmd) Run(ctx context.Context, a *app) error {
-	body := map[string]any{"type": c.Type, "name": c.Name}
-	for k, v := range map[string]string{"id_doc_type": c.IDDocType, "id_doc_number": c.IDNumber, "phone": c.Phone,
-		"risk_level": c.RiskLevel, "institution_id": c.Institution} {
-		if v != "" {
-			body[k] = v
-		}
-	}
+	body := sdk.CustomerBody{Type: sdk.CustomerBodyType(c.Type), Name: c.Name, IdDocType: opt(sdk.CustomerBodyIdDocType(c.IDDocType)),
+		IdDocNumber: opt(c.IDNumber), Phone: opt(c.Phone), RiskLevel: opt(sdk.CustomerBodyRiskLevel(c.RiskLevel)),
+		InstitutionId: opt(c.Institution)}
 	if len(c.Property) > 0 {
-		body["properties"] = c.Property
+		body.Properties = &c.Property
 	}
-	var cu httpapi.CreatedCustomerView
-	ans, err := c.call(ctx, http.MethodPost, "/v1/customers", nil, body, &cu, "")
+	api, err := c.api()
+	if err != nil {
+		return err
+	}
+	r, err := api.CreateCustomerWithResponse(ctx, body)
+	cu, _, err := jsonOf(r, err, func() *sdk.CreatedCustomerView { return r.JSON201 })
 	if err != nil {
 		return err
 	}
 	if c.JSON {
-		return printJSON(a.stdout, ans.raw)
+		return printJSON(a.stdout, r.Body)
 	}
-	if err := printCustomer(a.stdout, &cu.CustomerView); err != nil {
+	if err := printCustomer(a.stdout, &sdk.CustomerView{Id: cu.Id, InstitutionId: cu.InstitutionId, Type: sdk.CustomerViewType(cu.Type),
+		Name: cu.Name, IdDocType: (*sdk.CustomerViewIdDocType)(cu.IdDocType), IdDocNumber: cu.IdDocNumber, Phone: cu.Phone,
+		Status: sdk.CustomerViewStatus(cu.Status), StatusReason: cu.StatusReason, RiskLevel: sdk.CustomerViewRiskLevel(cu.RiskLevel),
+		Properties: cu.Properties, CreatedAt: cu.CreatedAt}); err != nil {
 		return err
 	}
-	if err := printCustomerAccounts(a.stdout, cu.Accounts); err != nil {
+	if err := printCustomerAccounts(a.stdout, items(cu.Accounts)); err != nil {
 		return err
 	}
-	for _, f := range cu.AutoOpenFailures {
-		fmt.Fprintf(a.stdout, "not opened: %s: %s: %s (retry with reference %s)\n", f.ProductID, f.Code, f.Detail, f.Reference)
+	for _, f := range items(cu.AutoOpenFailures) {
+		fmt.Fprintf(a.stdout, "not opened: %s: %s: %s (retry with reference %s)\n", deref(f.ProductId), f.Code, f.Detail, deref(f.Reference))
 	}
 	return nil
 }
@@ -72,61 +74,60 @@ type CustomersGetCmd struct {
 	Reveal bool   `help:"Show the identity fields unmasked. Needs the customers:pii permission; every reveal is audited."`
 }
 
-// customerAccountPage is a page of GET /v1/customers/{id}/accounts.
-type customerAccountPage struct {
-	Items      []*httpapi.CustomerAccountView `json:"items"`
-	NextCursor string                         `json:"next_cursor"`
-}
-
 // Run prints the customer and its first accounts.
 func (c *CustomersGetCmd) Run(ctx context.Context, a *app) error {
-	var q url.Values
+	var params sdk.GetCustomerParams
 	if c.Reveal {
-		q = url.Values{"reveal": {"true"}}
+		params.Reveal = &c.Reveal
 	}
-	var cu httpapi.CustomerView
-	path := "/v1/customers/" + url.PathEscape(c.ID)
-	ans, err := c.call(ctx, http.MethodGet, path, q, nil, &cu, "")
+	api, err := c.api()
+	if err != nil {
+		return err
+	}
+	r, err := api.GetCustomerWithResponse(ctx, c.ID, &params)
+	cu, _, err := jsonOf(r, err, func() *sdk.CustomerView { return r.JSON200 })
 	if err != nil {
 		return err
 	}
 	if c.JSON {
-		return printJSON(a.stdout, ans.raw)
+		return printJSON(a.stdout, r.Body)
 	}
-	var page customerAccountPage
-	if _, err := c.call(ctx, http.MethodGet, path+"/accounts", url.Values{"limit": {"100"}}, nil, &page, ""); err != nil {
+	limit := int64(100)
+	ar, err := api.ListCustomerAccountsWithResponse(ctx, c.ID, &sdk.ListCustomerAccountsParams{Limit: &limit})
+	page, _, err := jsonOf(ar, err, func() *sdk.CustomerAccountPageBody { return ar.JSON200 })
+	if err != nil {
 		return err
 	}
-	if err := printCustomer(a.stdout, &cu); err != nil {
+	if err := printCustomer(a.stdout, cu); err != nil {
 		return err
 	}
-	if err := printCustomerAccounts(a.stdout, page.Items); err != nil {
+	if err := printCustomerAccounts(a.stdout, items(page.Items)); err != nil {
 		return err
 	}
-	if page.NextCursor != "" {
-		fmt.Fprintln(a.stdout, "(more accounts: see GET "+path+"/accounts)")
+	if deref(page.NextCursor) != "" {
+		fmt.Fprintln(a.stdout, "(more accounts: see GET /v1/customers/"+url.PathEscape(c.ID)+"/accounts)")
 	}
 	return nil
 }
 
-func printCustomer(w io.Writer, cu *httpapi.CustomerView) error {
+func printCustomer(w io.Writer, cu *sdk.CustomerView) error {
 	kv := []string{
-		"id", cu.ID,
-		"institution", cu.InstitutionID,
-		"type", cu.Type,
+		"id", cu.Id,
+		"institution", cu.InstitutionId,
+		"type", string(cu.Type),
 		"name", cu.Name,
 	}
-	if cu.IDDocNumber != "" {
-		kv = append(kv, "id document", cu.IDDocType+" "+cu.IDDocNumber)
+	if n := deref(cu.IdDocNumber); n != "" {
+		kv = append(kv, "id document", string(deref(cu.IdDocType))+" "+n)
 	}
-	if cu.Phone != "" {
-		kv = append(kv, "phone", cu.Phone)
+	if p := deref(cu.Phone); p != "" {
+		kv = append(kv, "phone", p)
 	}
-	status := cu.Status
-	if cu.StatusReason != "" {
-		status += " (" + cu.StatusReason + ")"
+	status := string(cu.Status)
+	if r := deref(cu.StatusReason); r != "" {
+		status += " (" + r + ")"
 	}
-	kv = append(kv, "status", status, "risk level", cu.RiskLevel)
+	kv = append(kv, "status", status, "risk level", string(cu.RiskLevel))
 	keys := make([]string, 0, len(cu.Properties))
 	for k := range cu.Properties {
 		keys = append(keys, k)
@@ -139,20 +140,20 @@ func printCustomer(w io.Writer, cu *httpapi.CustomerView) error {
 	return fields(w, kv...)
 }
 
-func printCustomerAccounts(w io.Writer, accts []*httpapi.CustomerAccountView) error {
+func printCustomerAccounts(w io.Writer, accts []sdk.CustomerAccountView) error {
 	if len(accts) == 0 {
 		return nil
 	}
 	fmt.Fprintln(w)
 	t := newTable(w, "ACCOUNT", "PRODUCT", "ASSET", "STATUS", "BALANCE", "AVAILABLE")
 	for _, ca := range accts {
-		product := ca.ProductID + " v" + strconv.Itoa(ca.ProductVersion)
-		if ca.Account == nil {
+		product := ca.ProductId + " v" + strconv.FormatInt(ca.ProductVersion, 10)
+		if ca.Account.Id == "" {
 			t.row("?", product, "", "", "", "")
 			continue
 		}
 		acct := ca.Account
-		t.row(acct.ID, product, acct.Asset, acct.Status, acct.BalanceDisplay, acct.AvailableDisplay)
+		t.row(acct.Id, product, acct.Asset, string(acct.Status), acct.BalanceDisplay, acct.AvailableDisplay)
 	}
 	return t.flush()
 }
@@ -167,41 +168,32 @@ type CustomersListCmd struct {
 	Limit    int    `default:"50" help:"Customers per page, 1 to 1000."`
 }
 
-// customerPage is a page of GET /v1/customers.
-type customerPage struct {
-	Items      []*httpapi.CustomerView `json:"items"`
-	NextCursor string                  `json:"next_cursor"`
-}
-
 // Run prints a page of customers, identity fields masked.
 func (c *CustomersListCmd) Run(ctx context.Context, a *app) error {
 	if c.Limit < 1 || c.Limit > 1000 {
 		return fmt.Errorf("--limit must be from 1 to 1000")
 	}
-	q := url.Values{"limit": {strconv.Itoa(c.Limit)}}
-	for k, v := range map[string]string{"type": c.Type, "status": c.Status, "id_number": c.IDNumber, "after": c.After} {
-		if v != "" {
-			q.Set(k, v)
-		}
+	api, err := c.api()
+	if err != nil {
+		return err
 	}
-	var page customerPage
-	ans, err := c.call(ctx, http.MethodGet, "/v1/customers", q, nil, &page, "")
+	r, err := api.ListCustomersWithResponse(ctx, &sdk.ListCustomersParams{Type: opt(sdk.ListCustomersParamsType(c.Type)),
+		Status: opt(sdk.ListCustomersParamsStatus(c.Status)), IdNumber: opt(c.IDNumber), After: opt(c.After), Limit: limitOf(c.Limit)})
+	page, _, err := jsonOf(r, err, func() *sdk.CustomerPageBody { return r.JSON200 })
 	if err != nil {
 		return err
 	}
 	if c.JSON {
-		return printJSON(a.stdout, ans.raw)
+		return printJSON(a.stdout, r.Body)
 	}
 	t := newTable(a.stdout, "ID", "INSTITUTION", "TYPE", "STATUS", "RISK", "NAME", "PHONE")
-	for _, cu := range page.Items {
-		t.row(cu.ID, cu.InstitutionID, cu.Type, cu.Status, cu.RiskLevel, cu.Name, cu.Phone)
+	for _, cu := range items(page.Items) {
+		t.row(cu.Id, cu.InstitutionId, string(cu.Type), string(cu.Status), string(cu.RiskLevel), cu.Name, deref(cu.Phone))
 	}
 	if err := t.flush(); err != nil {
 		return err
 	}
-	if page.NextCursor != "" {
-		fmt.Fprintf(a.stdout, "more: --after %s\n", page.NextCursor)
-	}
+	more(a.stdout, page.NextCursor)
 	return nil
 }
 
@@ -211,12 +203,6 @@ type ProductsCmd struct {
 	Get      ProductsGetCmd      `cmd:"" help:"Show a product version: its limits, fees and rules."`
 	Create   ProductsCreateCmd   `cmd:"" help:"Create a product from its definition in a JSON file."`
 	Versions ProductsVersionsCmd `cmd:"" help:"List a product's versions."`
-}
-
-// productPage is a page of GET /v1/products.
-type productPage struct {
-	Items      []*httpapi.ProductView `json:"items"`
-	NextCursor string                 `json:"next_cursor"`
 }
 
 // ProductsListCmd lists products.
@@ -234,30 +220,28 @@ func (c *ProductsListCmd) Run(ctx context.Context, a *app) error {
 	if c.Limit < 1 || c.Limit > 1000 {
 		return fmt.Errorf("--limit must be from 1 to 1000")
 	}
-	q := url.Values{"limit": {strconv.Itoa(c.Limit)}}
-	for k, v := range map[string]string{"institution_id": c.Institution, "class": c.Class, "status": c.Status, "after": c.After} {
-		if v != "" {
-			q.Set(k, v)
-		}
+	api, err := c.api()
+	if err != nil {
+		return err
 	}
-	var page productPage
-	ans, err := c.call(ctx, http.MethodGet, "/v1/products", q, nil, &page, "")
+	r, err := api.ListProductsWithResponse(ctx, &sdk.ListProductsParams{InstitutionId: opt(c.Institution),
+		Class: opt(sdk.ListProductsParamsClass(c.Class)), Status: opt(sdk.ListProductsParamsStatus(c.Status)), After: opt(c.After),
+		Limit: limitOf(c.Limit)})
+	page, _, err := jsonOf(r, err, func() *sdk.ProductPageBody { return r.JSON200 })
 	if err != nil {
 		return err
 	}
 	if c.JSON {
-		return printJSON(a.stdout, ans.raw)
+		return printJSON(a.stdout, r.Body)
 	}
 	t := newTable(a.stdout, "ID", "INSTITUTION", "VERSION", "CLASS", "ASSET", "CODE", "STATUS", "NAME")
-	for _, p := range page.Items {
-		t.row(p.ID, p.InstitutionID, strconv.Itoa(p.Version), p.Class, p.Asset, p.ChartCode, p.Status, p.Name)
+	for _, p := range items(page.Items) {
+		t.row(p.Id, p.InstitutionId, strconv.FormatInt(p.Version, 10), p.Class, p.Asset, p.ChartCode, string(p.Status), p.Name)
 	}
 	if err := t.flush(); err != nil {
 		return err
 	}
-	if page.NextCursor != "" {
-		fmt.Fprintf(a.stdout, "more: --after %s\n", page.NextCursor)
-	}
+	more(a.stdout, page.NextCursor)
 	return nil
 }
 
@@ -271,51 +255,53 @@ type ProductsGetCmd struct {
 
 // Run prints the product version.
 func (c *ProductsGetCmd) Run(ctx context.Context, a *app) error {
-	q := url.Values{}
-	if c.Institution != "" {
-		q.Set("institution_id", c.Institution)
-	}
+	params := sdk.GetProductParams{InstitutionId: opt(c.Institution)}
 	if c.Version != 0 {
-		q.Set("version", strconv.Itoa(c.Version))
+		v := int64(c.Version)
+		params.Version = &v
 	}
-	var p httpapi.ProductView
-	ans, err := c.call(ctx, http.MethodGet, "/v1/products/"+url.PathEscape(c.ID), q, nil, &p, "")
+	api, err := c.api()
+	if err != nil {
+		return err
+	}
+	r, err := api.GetProductWithResponse(ctx, c.ID, &params)
+	p, _, err := jsonOf(r, err, func() *sdk.ProductView { return r.JSON200 })
 	if err != nil {
 		return err
 	}
 	if c.JSON {
-		return printJSON(a.stdout, ans.raw)
+		return printJSON(a.stdout, r.Body)
 	}
-	return printProduct(a.stdout, &p)
+	return printProduct(a.stdout, p)
 }
 
-func printProduct(w io.Writer, p *httpapi.ProductView) error {
-	all := func(list []string) string {
-		if len(list) == 0 {
+func printProduct(w io.Writer, p *sdk.ProductView) error {
+	all := func(list *[]string) string {
+		if len(items(list)) == 0 {
 			return "all"
 		}
-		return strings.Join(list, ", ")
+		return strings.Join(*list, ", ")
 	}
-	overdraft := p.Overdraft
+	overdraft := string(p.Overdraft)
 	if p.Overdraft == "limit" {
 		overdraft += " " + p.OverdraftLimitDisplay
 	}
 	kv := []string{
-		"id", p.ID + " v" + strconv.Itoa(p.Version),
-		"institution", p.InstitutionID,
+		"id", p.Id + " v" + strconv.FormatInt(p.Version, 10),
+		"institution", p.InstitutionId,
 		"name", p.Name,
 		"class", p.Class,
 		"asset", p.Asset,
-		"code", p.ChartCode + " (" + p.NormalSide + "-normal, overdraft " + overdraft + ")",
-		"status", p.Status,
+		"code", p.ChartCode + " (" + string(p.NormalSide) + "-normal, overdraft " + overdraft + ")",
+		"status", string(p.Status),
 		"channels", all(p.Channels),
 		"operations", all(p.Operations),
 	}
-	for _, ao := range p.AutoOpen {
-		if ao.CustomerType != "" {
-			kv = append(kv, "auto-open", "for new "+ao.CustomerType+" customers")
+	for _, ao := range items(p.AutoOpen) {
+		if t := deref(ao.CustomerType); t != "" {
+			kv = append(kv, "auto-open", "for new "+t+" customers")
 		} else {
-			kv = append(kv, "auto-open", "for scenario "+ao.Scenario)
+			kv = append(kv, "auto-open", "for scenario "+deref(ao.Scenario))
 		}
 	}
 	kv = append(kv, "created", timeText(p.CreatedAt))
@@ -328,10 +314,10 @@ func printProduct(w io.Writer, p *httpapi.ProductView) error {
 		}
 		return s
 	}
-	if len(p.Limits) > 0 {
+	if limits := items(p.Limits); len(limits) > 0 {
 		fmt.Fprintln(w)
 		t := newTable(w, "LIMIT", "CHANNEL", "PER TXN", "DAILY AMOUNT", "DAILY COUNT", "MONTHLY AMOUNT", "MONTHLY COUNT")
-		for _, l := range p.Limits {
+		for _, l := range limits {
 			t.row(l.Operation, orAll(l.Channel), l.PerTransactionDisplay, l.DailyAmountDisplay, strconv.FormatInt(l.DailyCount, 10),
 				l.MonthlyAmountDisplay, strconv.FormatInt(l.MonthlyCount, 10))
 		}
@@ -339,11 +325,11 @@ func printProduct(w io.Writer, p *httpapi.ProductView) error {
 			return err
 		}
 	}
-	if len(p.Fees) > 0 {
+	if fees := items(p.Fees); len(fees) > 0 {
 		fmt.Fprintln(w)
 		t := newTable(w, "FEE", "CHANNEL", "KIND", "FIXED", "RATE", "MIN", "MAX", "PAYER")
-		for _, f := range p.Fees {
-			t.row(f.Operation, orAll(f.Channel), f.Kind, f.FixedDisplay, f.Rate, f.MinDisplay, f.MaxDisplay, f.Payer)
+		for _, f := range fees {
+			t.row(f.Operation, orAll(f.Channel), string(f.Kind), f.FixedDisplay, f.Rate, f.MinDisplay, f.MaxDisplay, string(f.Payer))
 		}
 		if err := t.flush(); err != nil {
 			return err

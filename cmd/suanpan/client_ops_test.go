@@ -8,6 +8,12 @@ import (
 	"github.com/suanpan/suanpan/internal/store/storetest"
 )
 
+// customerPage is a page of customers list --json.
+type customerPage struct {
+	Items      []*httpapi.CustomerView `json:"items"`
+	NextCursor string                  `json:"next_cursor"`
+}
+
 // TestClientCustomersProductsOps sets up products and internal accounts
 // over the API, then creates customers (their accounts auto-opened) and
 // runs operations on them with the client commands.

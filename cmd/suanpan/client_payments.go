@@ -1,20 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
 	"os"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/suanpan/suanpan/internal/httpapi"
-	"github.com/suanpan/suanpan/internal/jobs"
-	"github.com/suanpan/suanpan/internal/outbox"
+	sdk "github.com/suanpan/suanpan/client"
 	"github.com/suanpan/suanpan/internal/payments"
 )
 
@@ -67,34 +64,31 @@ type WebhooksCmd struct {
 	Redeliver  WebhooksRedeliverCmd  `cmd:"" help:"Send a delivery again now."`
 }
 
-// pageQuery is the query of a list command: its filters that are set, and
-// the page.
-func pageQuery(after string, limit int, filters ...string) url.Values {
-	q := url.Values{}
-	for i := 0; i+1 < len(filters); i += 2 {
-		if filters[i+1] != "" {
-			q.Set(filters[i], filters[i+1])
-		}
+// limitOf is a list command's --limit as a query parameter: none when
+// not given (0), for the server's default.
+func limitOf(n int) *int64 {
+	if n <= 0 {
+		return nil
 	}
-	if after != "" {
-		q.Set("after", after)
-	}
-	if limit > 0 {
-		q.Set("limit", strconv.Itoa(limit))
-	}
-	return q
+	l := int64(n)
+	return &l
 }
 
 // more prints where the next page starts, if there is one.
-func more(w io.Writer, next string) {
-	if next != "" {
-		fmt.Fprintf(w, "more: --after %s\n", next)
+func more(w io.Writer, next *string) {
+	if n := deref(next); n != "" {
+		fmt.Fprintf(w, "more: --after %s\n", n)
 	}
 }
 
-// channelPage is the answer of GET /v1/payments/channels.
-type channelPage struct {
-	Items []*httpapi.ChannelView `json:"items"`
+// rawField returns the JSON value of a top-level field of an answer's
+// body as the server wrote it (a job's payload, say), "" when absent.
+func rawField(body []byte, name string) string {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(body, &fields); err != nil {
+		return ""
+	}
+	return string(fields[name])
 }
 
 // ChannelsListCmd lists channels.
@@ -104,19 +98,33 @@ type ChannelsListCmd struct {
 
 // Run prints the channels.
 func (c *ChannelsListCmd) Run(ctx context.Context, a *app) error {
-	var page channelPage
-	ans, err := c.call(ctx, http.MethodGet, "/v1/payments/channels", nil, nil, &page, "")
+	api, err := c.api()
+	if err != nil {
+		return err
+	}
+	r, err := api.ListPaymentChannelsWithResponse(ctx)
+	page, _, err := jsonOf(r, err, func() *sdk.ChannelListBody { return r.JSON200 })
 	if err != nil {
 		return err
 	}
 	if c.JSON {
-		return printJSON(a.stdout, ans.raw)
+		return printJSON(a.stdout, r.Body)
 	}
 	t := newTable(a.stdout, "ID", "INSTITUTION", "CODE", "KIND", "ASSET", "DIRECTIONS", "STATUS")
-	for _, ch := range page.Items {
-		t.row(ch.ID, ch.InstitutionID, ch.Code, ch.Kind, ch.Asset, strings.Join(ch.Params.Directions, ","), ch.Status)
+	for _, ch := range items(page.Items) {
+		t.row(ch.Id, ch.InstitutionId, ch.Code, string(ch.Kind), ch.Asset, directions(ch.Params, ","), string(ch.Status))
 	}
 	return t.flush()
+}
+
+// directions lists a channel's enabled directions, joined by sep.
+func directions(p sdk.ChannelParams, sep string) string {
+	ds := items(p.Directions)
+	s := make([]string, len(ds))
+	for i, d := range ds {
+		s[i] = string(d)
+	}
+	return strings.Join(s, sep)
 }
 
 // channelFlags are the settings create and update take.
@@ -130,20 +138,20 @@ type channelFlags struct {
 	Status     string        `enum:"active,disabled," default:"" help:"active or disabled."`
 }
 
-// apply sets the flags given on a channel body.
-func (f *channelFlags) apply(body map[string]any, params *httpapi.ChannelParams) {
-	for k, v := range map[string]string{"name": f.Name, "endpoint": f.Endpoint, "merchant_id": f.MerchantID, "secret": f.Secret, "status": f.Status} {
-		if v != "" {
-			body[k] = v
-		}
-	}
+// params sets the parameters given on p and returns it.
+func (f *channelFlags) params(p *sdk.ChannelParams) *sdk.ChannelParams {
 	if len(f.Direction) > 0 {
-		params.Directions = f.Direction
+		ds := make([]sdk.ChannelParamsDirections, len(f.Direction))
+		for i, d := range f.Direction {
+			ds[i] = sdk.ChannelParamsDirections(d)
+		}
+		p.Directions = &ds
 	}
 	if f.Timeout > 0 {
-		params.TimeoutMs = f.Timeout.Milliseconds()
+		ms := f.Timeout.Milliseconds()
+		p.TimeoutMs = &ms
 	}
-	body["params"] = params
+	return p
 }
 
 // ChannelsCreateCmd configures a channel.
@@ -171,20 +179,35 @@ func (c *ChannelsCreateCmd) Validate() error {
 
 // Run creates the channel and prints it.
 func (c *ChannelsCreateCmd) Run(ctx context.Context, a *app) error {
-	body := map[string]any{"code": c.Code, "kind": c.Kind, "asset": c.Asset}
-	if c.Institution != "" {
-		body["institution_id"] = c.Institution
+	api, err := c.api()
+	if err != nil {
+		return err
 	}
-	c.apply(body, &httpapi.ChannelParams{})
-	var ch httpapi.ChannelView
-	ans, err := c.call(ctx, http.MethodPost, "/v1/payments/channels", nil, body, &ch, "")
+	r, err := api.CreatePaymentChannelWithResponse(ctx, sdk.ChannelBody{Code: c.Code, Kind: sdk.ChannelBodyKind(c.Kind), Asset: c.Asset,
+		InstitutionId: opt(c.Institution), Name: opt(c.Name), Endpoint: c.Endpoint, MerchantId: c.MerchantID, Secret: c.Secret,
+		Status: opt(sdk.ChannelBodyStatus(c.Status)), Params: c.params(&sdk.ChannelParams{})})
+	ch, _, err := jsonOf(r, err, func() *sdk.ChannelView { return r.JSON201 })
 	if err != nil {
 		return err
 	}
 	if c.JSON {
-		return printJSON(a.stdout, ans.raw)
+		return printJSON(a.stdout, r.Body)
 	}
-	return printChannel(a.stdout, &ch)
+	return printChannel(a.stdout, ch)
+}
+
+// channel reads a channel.
+func (c *client) channel(ctx context.Context, id string) (*sdk.GetPaymentChannelResponse, *sdk.ChannelView, error) {
+	api, err := c.api()
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := api.GetPaymentChannelWithResponse(ctx, id)
+	ch, _, err := jsonOf(r, err, func() *sdk.ChannelView { return r.JSON200 })
+	if err != nil {
+		return nil, nil, err
+	}
+	return r, ch, nil
 }
 
 // ChannelsGetCmd shows a channel.
@@ -195,15 +218,14 @@ type ChannelsGetCmd struct {
 
 // Run prints the channel.
 func (c *ChannelsGetCmd) Run(ctx context.Context, a *app) error {
-	var ch httpapi.ChannelView
-	ans, err := c.call(ctx, http.MethodGet, "/v1/payments/channels/"+url.PathEscape(c.ID), nil, nil, &ch, "")
+	r, ch, err := c.channel(ctx, c.ID)
 	if err != nil {
 		return err
 	}
 	if c.JSON {
-		return printJSON(a.stdout, ans.raw)
+		return printJSON(a.stdout, r.Body)
 	}
-	return printChannel(a.stdout, &ch)
+	return printChannel(a.stdout, ch)
 }
 
 // ChannelsUpdateCmd changes a channel.
@@ -216,38 +238,53 @@ type ChannelsUpdateCmd struct {
 // Run reads the channel, replaces the settings given and stores the
 // result: the API replaces a channel's configuration as a whole.
 func (c *ChannelsUpdateCmd) Run(ctx context.Context, a *app) error {
-	path := "/v1/payments/channels/" + url.PathEscape(c.ID)
-	var cur httpapi.ChannelView
-	if _, err := c.call(ctx, http.MethodGet, path, nil, nil, &cur, ""); err != nil {
+	_, cur, err := c.channel(ctx, c.ID)
+	if err != nil {
 		return err
 	}
-	body := map[string]any{"name": cur.Name, "endpoint": cur.Endpoint, "merchant_id": cur.MerchantID, "asset": cur.Asset, "status": cur.Status}
-	c.apply(body, &cur.Params)
-	var ch httpapi.ChannelView
-	ans, err := c.call(ctx, http.MethodPut, path, nil, body, &ch, "")
+	body := sdk.ChannelUpdateBody{Name: &cur.Name, Endpoint: cur.Endpoint, MerchantId: cur.MerchantId, Asset: &cur.Asset,
+		Status: opt(sdk.ChannelUpdateBodyStatus(cur.Status)), Secret: opt(c.Secret), Params: c.params(&cur.Params)}
+	if c.Name != "" {
+		body.Name = &c.Name
+	}
+	if c.Endpoint != "" {
+		body.Endpoint = c.Endpoint
+	}
+	if c.MerchantID != "" {
+		body.MerchantId = c.MerchantID
+	}
+	if c.Status != "" {
+		body.Status = opt(sdk.ChannelUpdateBodyStatus(c.Status))
+	}
+	api, err := c.api()
+	if err != nil {
+		return err
+	}
+	r, err := api.UpdatePaymentChannelWithResponse(ctx, c.ID, body)
+	ch, _, err := jsonOf(r, err, func() *sdk.ChannelView { return r.JSON200 })
 	if err != nil {
 		return err
 	}
 	if c.JSON {
-		return printJSON(a.stdout, ans.raw)
+		return printJSON(a.stdout, r.Body)
 	}
-	return printChannel(a.stdout, &ch)
+	return printChannel(a.stdout, ch)
 }
 
-func printChannel(w io.Writer, ch *httpapi.ChannelView) error {
+func printChannel(w io.Writer, ch *sdk.ChannelView) error {
 	return fields(w,
-		"id", ch.ID,
-		"institution", ch.InstitutionID,
+		"id", ch.Id,
+		"institution", ch.InstitutionId,
 		"code", ch.Code,
-		"kind", ch.Kind,
+		"kind", string(ch.Kind),
 		"name", ch.Name,
 		"endpoint", ch.Endpoint,
-		"merchant", ch.MerchantID,
+		"merchant", ch.MerchantId,
 		"asset", ch.Asset,
-		"directions", strings.Join(ch.Params.Directions, ", "),
-		"timeout", (time.Duration(ch.Params.TimeoutMs) * time.Millisecond).String(),
-		"status", ch.Status,
-		"version", strconv.Itoa(ch.Version),
+		"directions", directions(ch.Params, ", "),
+		"timeout", (time.Duration(deref(ch.Params.TimeoutMs)) * time.Millisecond).String(),
+		"status", string(ch.Status),
+		"version", strconv.FormatInt(ch.Version, 10),
 		"updated", timeText(ch.UpdatedAt))
 }
 
@@ -267,29 +304,31 @@ type OrdersCreateCmd struct {
 
 // Run creates the order and prints it.
 func (c *OrdersCreateCmd) Run(ctx context.Context, a *app) error {
-	var ch httpapi.ChannelView
-	if _, err := c.call(ctx, http.MethodGet, "/v1/payments/channels/"+url.PathEscape(c.Channel), nil, nil, &ch, ""); err != nil {
+	_, ch, err := c.channel(ctx, c.Channel)
+	if err != nil {
 		return err
 	}
 	amount, err := c.amount(ctx, "amount", c.Amount, ch.Asset)
 	if err != nil {
 		return err
 	}
-	body := map[string]any{"reference": c.Reference, "channel_id": c.Channel, "direction": c.Direction, "account": c.Account, "amount": amount}
-	for k, v := range map[string]string{"party": c.Party, "party_name": c.PartyName, "memo": c.Memo, "original": c.Original} {
-		if v != "" {
-			body[k] = v
-		}
+	api, err := c.api()
+	if err != nil {
+		return err
 	}
-	var o httpapi.OrderView
-	ans, err := c.call(ctx, http.MethodPost, "/v1/payments/orders", nil, body, &o, "")
+	// A reference seen before answers 200 with its order, not 201:
+	// jsonOf decodes that one too.
+	r, err := api.CreatePaymentOrderWithResponse(ctx, &sdk.CreatePaymentOrderParams{}, sdk.OrderBody{Reference: c.Reference,
+		ChannelId: c.Channel, Direction: sdk.OrderBodyDirection(c.Direction), Account: c.Account, Amount: amount,
+		Party: opt(c.Party), PartyName: opt(c.PartyName), Memo: opt(c.Memo), Original: opt(c.Original)})
+	o, _, err := jsonOf(r, err, func() *sdk.OrderView { return r.JSON201 })
 	if err != nil {
 		return err
 	}
 	if c.JSON {
-		return printJSON(a.stdout, ans.raw)
+		return printJSON(a.stdout, r.Body)
 	}
-	return printOrder(a.stdout, &o)
+	return printOrder(a.stdout, o)
 }
 
 // OrdersGetCmd shows an order.
@@ -300,32 +339,36 @@ type OrdersGetCmd struct {
 
 // Run prints the order.
 func (c *OrdersGetCmd) Run(ctx context.Context, a *app) error {
-	var o httpapi.OrderView
-	ans, err := c.call(ctx, http.MethodGet, "/v1/payments/orders/"+url.PathEscape(c.ID), nil, nil, &o, "")
+	api, err := c.api()
+	if err != nil {
+		return err
+	}
+	r, err := api.GetPaymentOrderWithResponse(ctx, c.ID)
+	o, _, err := jsonOf(r, err, func() *sdk.OrderView { return r.JSON200 })
 	if err != nil {
 		return err
 	}
 	if c.JSON {
-		return printJSON(a.stdout, ans.raw)
+		return printJSON(a.stdout, r.Body)
 	}
-	return printOrder(a.stdout, &o)
+	return printOrder(a.stdout, o)
 }
 
-func printOrder(w io.Writer, o *httpapi.OrderView) error {
+func printOrder(w io.Writer, o *sdk.OrderView) error {
 	kv := []string{
-		"id", o.ID,
+		"id", o.Id,
 		"reference", o.Reference,
-		"institution", o.InstitutionID,
-		"channel", o.ChannelID,
-		"direction", o.Direction,
-		"account", o.AccountID,
+		"institution", o.InstitutionId,
+		"channel", o.ChannelId,
+		"direction", string(o.Direction),
+		"account", o.AccountId,
 		"amount", o.AmountDisplay + " " + o.Asset,
 		"channel fee", o.ChannelFeeDisplay + " " + o.Asset,
-		"state", o.State,
+		"state", string(o.State),
 	}
-	for _, f := range [][2]string{{"party", o.Party}, {"party name", o.PartyName}, {"original", o.OriginalID}, {"channel ref", o.ChannelRef},
-		{"failure", strings.TrimSpace(o.FailureCode + " " + o.FailureMessage)}, {"hold", o.HoldID}, {"transaction", o.TransactionID},
-		{"reversal", o.ReversalID}, {"batch", o.BatchID}} {
+	for _, f := range [][2]string{{"party", deref(o.Party)}, {"party name", deref(o.PartyName)}, {"original", deref(o.OriginalId)},
+		{"channel ref", deref(o.ChannelRef)}, {"failure", strings.TrimSpace(deref(o.FailureCode) + " " + deref(o.FailureMessage))},
+		{"hold", deref(o.HoldId)}, {"transaction", deref(o.TransactionId)}, {"reversal", deref(o.ReversalId)}, {"batch", deref(o.BatchId)}} {
 		if f[1] != "" {
 			kv = append(kv, f[0], f[1])
 		}
@@ -335,12 +378,6 @@ func printOrder(w io.Writer, o *httpapi.OrderView) error {
 		kv = append(kv, "finished", timeText(*o.FinishedAt))
 	}
 	return fields(w, kv...)
-}
-
-// orderPage is a page of GET /v1/payments/orders.
-type orderPage struct {
-	Items      []*httpapi.OrderView `json:"items"`
-	NextCursor string               `json:"next_cursor"`
 }
 
 // OrdersListCmd lists orders.
@@ -357,18 +394,23 @@ type OrdersListCmd struct {
 
 // Run prints a page of orders.
 func (c *OrdersListCmd) Run(ctx context.Context, a *app) error {
-	var page orderPage
-	ans, err := c.call(ctx, http.MethodGet, "/v1/payments/orders", pageQuery(c.After, c.Limit, "state", c.State, "channel_id", c.Channel,
-		"direction", c.Direction, "batch_id", c.Batch, "date", c.Date), nil, &page, "")
+	api, err := c.api()
+	if err != nil {
+		return err
+	}
+	r, err := api.ListPaymentOrdersWithResponse(ctx, &sdk.ListPaymentOrdersParams{State: opt(sdk.ListPaymentOrdersParamsState(c.State)),
+		ChannelId: opt(c.Channel), Direction: opt(sdk.ListPaymentOrdersParamsDirection(c.Direction)), BatchId: opt(c.Batch),
+		Date: opt(c.Date), After: opt(c.After), Limit: limitOf(c.Limit)})
+	page, _, err := jsonOf(r, err, func() *sdk.OrderPageBody { return r.JSON200 })
 	if err != nil {
 		return err
 	}
 	if c.JSON {
-		return printJSON(a.stdout, ans.raw)
+		return printJSON(a.stdout, r.Body)
 	}
 	t := newTable(a.stdout, "ID", "REFERENCE", "DIRECTION", "AMOUNT", "STATE", "CREATED")
-	for _, o := range page.Items {
-		t.row(o.ID, o.Reference, o.Direction, o.AmountDisplay+" "+o.Asset, o.State, timeText(o.CreatedAt))
+	for _, o := range items(page.Items) {
+		t.row(o.Id, o.Reference, string(o.Direction), o.AmountDisplay+" "+o.Asset, string(o.State), timeText(o.CreatedAt))
 	}
 	if err := t.flush(); err != nil {
 		return err
@@ -385,19 +427,21 @@ type OrdersTransitionsCmd struct {
 
 // Run prints the order's transitions, oldest first.
 func (c *OrdersTransitionsCmd) Run(ctx context.Context, a *app) error {
-	var list struct {
-		Items []payments.Transition `json:"items"`
+	api, err := c.api()
+	if err != nil {
+		return err
 	}
-	ans, err := c.call(ctx, http.MethodGet, "/v1/payments/orders/"+url.PathEscape(c.ID)+"/transitions", nil, nil, &list, "")
+	r, err := api.ListPaymentOrderTransitionsWithResponse(ctx, c.ID)
+	list, _, err := jsonOf(r, err, func() *sdk.TransitionListBody { return r.JSON200 })
 	if err != nil {
 		return err
 	}
 	if c.JSON {
-		return printJSON(a.stdout, ans.raw)
+		return printJSON(a.stdout, r.Body)
 	}
 	t := newTable(a.stdout, "SEQ", "AT", "FROM", "TO", "CAUSE", "DETAIL")
-	for _, tr := range list.Items {
-		t.row(strconv.Itoa(tr.Seq), timeText(tr.At), string(tr.From), string(tr.To), tr.Cause, tr.Detail)
+	for _, tr := range items(list.Items) {
+		t.row(strconv.FormatInt(tr.Seq, 10), timeText(tr.At), tr.From, tr.To, tr.Cause, deref(tr.Detail))
 	}
 	return t.flush()
 }
@@ -413,19 +457,20 @@ type OrdersSettleCmd struct {
 
 // Run applies the answer and prints the order.
 func (c *OrdersSettleCmd) Run(ctx context.Context, a *app) error {
-	body := map[string]any{"status": c.Status, "reason": c.Reason}
-	if c.ChannelRef != "" {
-		body["channel_ref"] = c.ChannelRef
+	api, err := c.api()
+	if err != nil {
+		return err
 	}
-	var o httpapi.OrderView
-	ans, err := c.call(ctx, http.MethodPost, "/v1/payments/orders/"+url.PathEscape(c.ID)+"/settle", nil, body, &o, "")
+	r, err := api.SettlePaymentOrderWithResponse(ctx, c.ID, sdk.SettleInBody{Status: sdk.SettleInBodyStatus(c.Status),
+		Reason: c.Reason, ChannelRef: opt(c.ChannelRef)})
+	o, _, err := jsonOf(r, err, func() *sdk.OrderView { return r.JSON200 })
 	if err != nil {
 		return err
 	}
 	if c.JSON {
-		return printJSON(a.stdout, ans.raw)
+		return printJSON(a.stdout, r.Body)
 	}
-	return printOrder(a.stdout, &o)
+	return printOrder(a.stdout, o)
 }
 
 // BatchesUploadCmd uploads a bulk order file.
@@ -446,12 +491,19 @@ func (c *BatchesUploadCmd) Run(ctx context.Context, a *app) error {
 	if len(content) > payments.MaxBatchBytes {
 		return fmt.Errorf("%s: larger than %d bytes", c.File, payments.MaxBatchBytes)
 	}
-	raw, err := c.raw(ctx, http.MethodPost, "/v1/payments/batches",
-		url.Values{"reference": {c.Reference}, "channel_id": {c.Channel}, "direction": {c.Direction}}, "text/csv", content)
+	api, err := c.api()
 	if err != nil {
 		return err
 	}
-	return c.printBatch(a.stdout, raw)
+	// The same file under the same reference answers 200 with its batch,
+	// not 202: jsonOf decodes that one too.
+	r, err := api.UploadPaymentBatchWithBodyWithResponse(ctx, &sdk.UploadPaymentBatchParams{Reference: c.Reference, ChannelId: c.Channel,
+		Direction: sdk.UploadPaymentBatchParamsDirection(c.Direction)}, "text/csv", bytes.NewReader(content))
+	b, _, err := jsonOf(r, err, func() *sdk.PaymentsBatch { return r.JSON202 })
+	if err != nil {
+		return err
+	}
+	return c.printBatch(a.stdout, r.Body, b)
 }
 
 // BatchesGetCmd shows a bulk order file's progress.
@@ -462,24 +514,27 @@ type BatchesGetCmd struct {
 
 // Run prints the batch.
 func (c *BatchesGetCmd) Run(ctx context.Context, a *app) error {
-	raw, err := c.raw(ctx, http.MethodGet, "/v1/payments/batches/"+url.PathEscape(c.ID), nil, "", nil)
+	api, err := c.api()
 	if err != nil {
 		return err
 	}
-	return c.printBatch(a.stdout, raw)
+	r, err := api.GetPaymentBatchWithResponse(ctx, c.ID)
+	b, _, err := jsonOf(r, err, func() *sdk.PaymentsBatch { return r.JSON200 })
+	if err != nil {
+		return err
+	}
+	return c.printBatch(a.stdout, r.Body, b)
 }
 
-func (c *client) printBatch(w io.Writer, raw []byte) error {
+// printBatch prints a batch, or the raw answer for --json.
+func (c *client) printBatch(w io.Writer, raw []byte, b *sdk.PaymentsBatch) error {
 	if c.JSON {
 		return printJSON(w, raw)
 	}
-	var b payments.Batch
-	if err := json.Unmarshal(raw, &b); err != nil {
-		return fmt.Errorf("decode batch: %w", err)
-	}
-	kv := []string{"id", b.ID, "reference", b.Reference, "channel", b.ChannelID, "direction", string(b.Direction), "status", b.Status,
-		"lines", strconv.Itoa(b.Lines), "processed", strconv.Itoa(b.Processed), "open orders", strconv.Itoa(b.OpenOrders),
-		"succeeded", strconv.Itoa(b.Succeeded), "failed", strconv.Itoa(b.Failed), "rejected", strconv.Itoa(b.Rejected),
+	count := func(n int64) string { return strconv.FormatInt(n, 10) }
+	kv := []string{"id", b.Id, "reference", b.Reference, "channel", b.ChannelId, "direction", b.Direction, "status", b.Status,
+		"lines", count(b.Lines), "processed", count(b.Processed), "open orders", count(b.OpenOrders),
+		"succeeded", count(b.Succeeded), "failed", count(b.Failed), "rejected", count(b.Rejected),
 		"created", timeText(b.CreatedAt)}
 	if b.FinishedAt != nil {
 		kv = append(kv, "finished", timeText(*b.FinishedAt))
@@ -495,18 +550,16 @@ type BatchesResultsCmd struct {
 
 // Run prints the result file as the server wrote it.
 func (c *BatchesResultsCmd) Run(ctx context.Context, a *app) error {
-	raw, err := c.raw(ctx, http.MethodGet, "/v1/payments/batches/"+url.PathEscape(c.ID)+"/results", nil, "", nil)
+	api, err := c.api()
 	if err != nil {
 		return err
 	}
-	_, err = a.stdout.Write(raw)
+	r, err := api.GetPaymentBatchResultsWithResponse(ctx, c.ID)
+	if err := sdk.Check(r, err); err != nil {
+		return err
+	}
+	_, err = a.stdout.Write(r.Body)
 	return err
-}
-
-// jobPage is a page of GET /v1/jobs.
-type jobPage struct {
-	Items      []*jobs.Job `json:"items"`
-	NextCursor string      `json:"next_cursor"`
 }
 
 // JobsListCmd lists jobs.
@@ -520,17 +573,22 @@ type JobsListCmd struct {
 
 // Run prints a page of jobs.
 func (c *JobsListCmd) Run(ctx context.Context, a *app) error {
-	var page jobPage
-	ans, err := c.call(ctx, http.MethodGet, "/v1/jobs", pageQuery(c.After, c.Limit, "kind", c.Kind, "state", c.State), nil, &page, "")
+	api, err := c.api()
+	if err != nil {
+		return err
+	}
+	r, err := api.ListJobsWithResponse(ctx, &sdk.ListJobsParams{Kind: opt(c.Kind), State: opt(sdk.ListJobsParamsState(c.State)),
+		After: opt(c.After), Limit: limitOf(c.Limit)})
+	page, _, err := jsonOf(r, err, func() *sdk.JobPageBody { return r.JSON200 })
 	if err != nil {
 		return err
 	}
 	if c.JSON {
-		return printJSON(a.stdout, ans.raw)
+		return printJSON(a.stdout, r.Body)
 	}
 	t := newTable(a.stdout, "ID", "KIND", "STATE", "ATTEMPTS", "RUN AT", "LAST ERROR")
-	for _, j := range page.Items {
-		t.row(j.ID, j.Kind, string(j.State), attempts(j), timeText(j.RunAt), j.LastError)
+	for _, j := range items(page.Items) {
+		t.row(j.Id, j.Kind, j.State, attempts(&j), timeText(j.RunAt), deref(j.LastError))
 	}
 	if err := t.flush(); err != nil {
 		return err
@@ -539,11 +597,11 @@ func (c *JobsListCmd) Run(ctx context.Context, a *app) error {
 	return nil
 }
 
-func attempts(j *jobs.Job) string {
-	if j.MaxAttempts == 0 {
-		return strconv.Itoa(j.Attempts)
+func attempts(j *sdk.JobsJob) string {
+	if deref(j.MaxAttempts) == 0 {
+		return strconv.FormatInt(j.Attempts, 10)
 	}
-	return strconv.Itoa(j.Attempts) + "/" + strconv.Itoa(j.MaxAttempts)
+	return strconv.FormatInt(j.Attempts, 10) + "/" + strconv.FormatInt(*j.MaxAttempts, 10)
 }
 
 // jobCmd is a command on one job.
@@ -552,24 +610,23 @@ type jobCmd struct {
 	ID     string `arg:"" help:"Job ID."`
 }
 
-// do sends the job request (action "": read it) and prints the job.
-func (c *jobCmd) do(ctx context.Context, a *app, action string) error {
-	method, path := http.MethodGet, "/v1/jobs/"+url.PathEscape(c.ID)
-	if action != "" {
-		method, path = http.MethodPost, path+"/"+action
+// do sends the job request and prints the job.
+func (c *jobCmd) do(ctx context.Context, a *app, send func(*sdk.ClientWithResponses) (sdk.Response, *sdk.JobsJob, error)) error {
+	api, err := c.api()
+	if err != nil {
+		return err
 	}
-	var j jobs.Job
-	ans, err := c.call(ctx, method, path, nil, nil, &j, "")
+	r, j, err := send(api)
 	if err != nil {
 		return err
 	}
 	if c.JSON {
-		return printJSON(a.stdout, ans.raw)
+		return printJSON(a.stdout, r.Bytes())
 	}
-	kv := []string{"id", j.ID, "kind", j.Kind, "key", j.Key, "institution", j.InstitutionID, "state", string(j.State),
-		"attempts", attempts(&j), "run at", timeText(j.RunAt), "payload", string(j.Payload)}
-	if j.LastError != "" {
-		kv = append(kv, "last error", j.LastError)
+	kv := []string{"id", j.Id, "kind", j.Kind, "key", j.Key, "institution", j.InstitutionId, "state", j.State,
+		"attempts", attempts(j), "run at", timeText(j.RunAt), "payload", rawField(r.Bytes(), "payload")}
+	if e := deref(j.LastError); e != "" {
+		kv = append(kv, "last error", e)
 	}
 	return fields(a.stdout, kv...)
 }
@@ -580,7 +637,13 @@ type JobsGetCmd struct {
 }
 
 // Run prints the job.
-func (c *JobsGetCmd) Run(ctx context.Context, a *app) error { return c.do(ctx, a, "") }
+func (c *JobsGetCmd) Run(ctx context.Context, a *app) error {
+	return c.do(ctx, a, func(api *sdk.ClientWithResponses) (sdk.Response, *sdk.JobsJob, error) {
+		r, err := api.GetJobWithResponse(ctx, c.ID)
+		j, _, err := jsonOf(r, err, func() *sdk.JobsJob { return r.JSON200 })
+		return r, j, err
+	})
+}
 
 // JobsRetryCmd retries a job.
 type JobsRetryCmd struct {
@@ -588,7 +651,13 @@ type JobsRetryCmd struct {
 }
 
 // Run retries the job and prints it.
-func (c *JobsRetryCmd) Run(ctx context.Context, a *app) error { return c.do(ctx, a, "retry") }
+func (c *JobsRetryCmd) Run(ctx context.Context, a *app) error {
+	return c.do(ctx, a, func(api *sdk.ClientWithResponses) (sdk.Response, *sdk.JobsJob, error) {
+		r, err := api.RetryJobWithResponse(ctx, c.ID)
+		j, _, err := jsonOf(r, err, func() *sdk.JobsJob { return r.JSON200 })
+		return r, j, err
+	})
+}
 
 // JobsCancelCmd cancels a job.
 type JobsCancelCmd struct {
@@ -596,12 +665,12 @@ type JobsCancelCmd struct {
 }
 
 // Run cancels the job and prints it.
-func (c *JobsCancelCmd) Run(ctx context.Context, a *app) error { return c.do(ctx, a, "cancel") }
-
-// webhookPage is a page of GET /v1/webhooks.
-type webhookPage struct {
-	Items      []*outbox.Webhook `json:"items"`
-	NextCursor string            `json:"next_cursor"`
+func (c *JobsCancelCmd) Run(ctx context.Context, a *app) error {
+	return c.do(ctx, a, func(api *sdk.ClientWithResponses) (sdk.Response, *sdk.JobsJob, error) {
+		r, err := api.CancelJobWithResponse(ctx, c.ID)
+		j, _, err := jsonOf(r, err, func() *sdk.JobsJob { return r.JSON200 })
+		return r, j, err
+	})
 }
 
 // WebhooksListCmd lists webhooks.
@@ -613,21 +682,25 @@ type WebhooksListCmd struct {
 
 // Run prints a page of webhooks.
 func (c *WebhooksListCmd) Run(ctx context.Context, a *app) error {
-	var page webhookPage
-	ans, err := c.call(ctx, http.MethodGet, "/v1/webhooks", pageQuery(c.After, c.Limit), nil, &page, "")
+	api, err := c.api()
+	if err != nil {
+		return err
+	}
+	r, err := api.ListWebhooksWithResponse(ctx, &sdk.ListWebhooksParams{After: opt(c.After), Limit: limitOf(c.Limit)})
+	page, _, err := jsonOf(r, err, func() *sdk.WebhookPageBody { return r.JSON200 })
 	if err != nil {
 		return err
 	}
 	if c.JSON {
-		return printJSON(a.stdout, ans.raw)
+		return printJSON(a.stdout, r.Body)
 	}
 	t := newTable(a.stdout, "ID", "INSTITUTION", "URL", "EVENTS", "ACTIVE")
-	for _, w := range page.Items {
-		events := strings.Join(w.EventTypes, ",")
+	for _, w := range items(page.Items) {
+		events := strings.Join(items(w.EventTypes), ",")
 		if events == "" {
 			events = "all"
 		}
-		t.row(w.ID, w.InstitutionID, w.URL, events, strconv.FormatBool(w.Active))
+		t.row(w.Id, w.InstitutionId, w.Url, events, strconv.FormatBool(w.Active))
 	}
 	if err := t.flush(); err != nil {
 		return err
@@ -647,25 +720,24 @@ type WebhooksCreateCmd struct {
 
 // Run creates the webhook and prints it with its secret.
 func (c *WebhooksCreateCmd) Run(ctx context.Context, a *app) error {
-	body := map[string]any{"url": c.URL}
+	body := sdk.WebhookBody{Url: c.URL, Description: opt(c.Description), InstitutionId: opt(c.Institution)}
 	if len(c.Event) > 0 {
-		body["event_types"] = c.Event
+		body.EventTypes = &c.Event
 	}
-	for k, v := range map[string]string{"description": c.Description, "institution_id": c.Institution} {
-		if v != "" {
-			body[k] = v
-		}
+	api, err := c.api()
+	if err != nil {
+		return err
 	}
-	var v httpapi.NewWebhookView
-	ans, err := c.call(ctx, http.MethodPost, "/v1/webhooks", nil, body, &v, "")
+	r, err := api.CreateWebhookWithResponse(ctx, body)
+	v, _, err := jsonOf(r, err, func() *sdk.NewWebhookView { return r.JSON201 })
 	if err != nil {
 		return err
 	}
 	if c.JSON {
-		return printJSON(a.stdout, ans.raw)
+		return printJSON(a.stdout, r.Body)
 	}
-	if err := fields(a.stdout, "id", v.Webhook.ID, "institution", v.Webhook.InstitutionID, "url", v.Webhook.URL,
-		"events", strings.Join(v.Webhook.EventTypes, ", "), "secret", v.Secret); err != nil {
+	if err := fields(a.stdout, "id", v.Webhook.Id, "institution", v.Webhook.InstitutionId, "url", v.Webhook.Url,
+		"events", strings.Join(items(v.Webhook.EventTypes), ", "), "secret", v.Secret); err != nil {
 		return err
 	}
 	fmt.Fprintln(a.stdout, "(the secret is shown only now: store it where the receiver verifies signatures)")
@@ -680,17 +752,16 @@ type WebhooksDeleteCmd struct {
 
 // Run deletes the webhook.
 func (c *WebhooksDeleteCmd) Run(ctx context.Context, a *app) error {
-	if _, err := c.call(ctx, http.MethodDelete, "/v1/webhooks/"+url.PathEscape(c.ID), nil, nil, nil, ""); err != nil {
+	api, err := c.api()
+	if err != nil {
+		return err
+	}
+	r, err := api.DeleteWebhookWithResponse(ctx, c.ID)
+	if err := sdk.Check(r, err); err != nil {
 		return err
 	}
 	fmt.Fprintf(a.stdout, "deleted %s\n", c.ID)
 	return nil
-}
-
-// deliveryPage is a page of GET /v1/webhooks/deliveries.
-type deliveryPage struct {
-	Items      []*outbox.Delivery `json:"items"`
-	NextCursor string             `json:"next_cursor"`
 }
 
 // WebhooksDeliveriesCmd lists deliveries.
@@ -705,28 +776,42 @@ type WebhooksDeliveriesCmd struct {
 
 // Run prints a page of deliveries.
 func (c *WebhooksDeliveriesCmd) Run(ctx context.Context, a *app) error {
-	var page deliveryPage
-	ans, err := c.call(ctx, http.MethodGet, "/v1/webhooks/deliveries", pageQuery(c.After, c.Limit, "webhook_id", c.Webhook,
-		"event_id", c.Event, "state", c.State), nil, &page, "")
+	api, err := c.api()
+	if err != nil {
+		return err
+	}
+	r, err := api.ListWebhookDeliveriesWithResponse(ctx, &sdk.ListWebhookDeliveriesParams{WebhookId: opt(c.Webhook), EventId: opt(c.Event),
+		State: opt(sdk.ListWebhookDeliveriesParamsState(c.State)), After: opt(c.After), Limit: limitOf(c.Limit)})
+	page, _, err := jsonOf(r, err, func() *sdk.DeliveryPageBody { return r.JSON200 })
 	if err != nil {
 		return err
 	}
 	if c.JSON {
-		return printJSON(a.stdout, ans.raw)
+		return printJSON(a.stdout, r.Body)
 	}
 	t := newTable(a.stdout, "ID", "WEBHOOK", "EVENT", "STATE", "ATTEMPTS", "LAST")
-	for _, d := range page.Items {
-		last := d.LastError
-		if d.LastStatus != 0 {
-			last = strings.TrimSpace("HTTP " + strconv.Itoa(d.LastStatus) + " " + last)
-		}
-		t.row(d.ID, d.WebhookID, d.EventType, string(d.State), strconv.Itoa(d.Attempts), last)
+	for _, d := range items(page.Items) {
+		t.row(d.Id, d.WebhookId, d.EventType, d.State, strconv.FormatInt(d.Attempts, 10), lastAttempt(deref(d.LastStatus), deref(d.LastError)))
 	}
 	if err := t.flush(); err != nil {
 		return err
 	}
 	more(a.stdout, page.NextCursor)
 	return nil
+}
+
+// lastAttempt says how a delivery's last attempt went: the status it got,
+// if any, and why it failed. The log's phrase for a failing status is the
+// status itself ("http 500"), said once.
+func lastAttempt(status int64, phrase string) string {
+	if status == 0 {
+		return phrase
+	}
+	code := "HTTP " + strconv.FormatInt(status, 10)
+	if phrase == "" || strings.EqualFold(phrase, code) {
+		return code
+	}
+	return code + " " + phrase
 }
 
 // WebhooksRedeliverCmd sends a delivery again.
@@ -737,14 +822,18 @@ type WebhooksRedeliverCmd struct {
 
 // Run queues the delivery again and prints it.
 func (c *WebhooksRedeliverCmd) Run(ctx context.Context, a *app) error {
-	var d outbox.Delivery
-	ans, err := c.call(ctx, http.MethodPost, "/v1/webhooks/deliveries/"+url.PathEscape(c.ID)+"/redeliver", nil, nil, &d, "")
+	api, err := c.api()
+	if err != nil {
+		return err
+	}
+	r, err := api.RedeliverWebhookDeliveryWithResponse(ctx, c.ID)
+	d, _, err := jsonOf(r, err, func() *sdk.OutboxDelivery { return r.JSON200 })
 	if err != nil {
 		return err
 	}
 	if c.JSON {
-		return printJSON(a.stdout, ans.raw)
+		return printJSON(a.stdout, r.Body)
 	}
-	return fields(a.stdout, "id", d.ID, "webhook", d.WebhookID, "event", d.EventID+" ("+d.EventType+")", "state", string(d.State),
-		"attempts", strconv.Itoa(d.Attempts))
+	return fields(a.stdout, "id", d.Id, "webhook", d.WebhookId, "event", d.EventId+" ("+d.EventType+")", "state", d.State,
+		"attempts", strconv.FormatInt(d.Attempts, 10))
 }

@@ -90,6 +90,12 @@ func (p *paymentsServer) run(t *testing.T) {
 	}
 }
 
+// orderPage is a page of payments orders list --json.
+type orderPage struct {
+	Items      []*httpapi.OrderView `json:"items"`
+	NextCursor string               `json:"next_cursor"`
+}
+
 // TestClientPayments configures a channel, runs orders, a bulk file, jobs
 // and webhooks with the client commands.
 func TestClientPayments(t *testing.T) {
@@ -217,6 +223,31 @@ func TestClientPayments(t *testing.T) {
 			clientRun(t, url, key, exitOK, []string{"id        " + d, "state     pending"}, "webhooks", "redeliver", d)
 			clientRun(t, url, key, exitOK, []string{"deleted " + hook.Webhook.ID}, "webhooks", "delete", hook.Webhook.ID)
 			clientRun(t, url, key, exitError, []string{"webhook_not_found"}, "webhooks", "delete", hook.Webhook.ID)
+		})
+	}
+}
+
+// TestClientWebhookDeliveryLast checks how webhooks deliveries shows a
+// delivery's last attempt: the delivery log's phrase for a failing status
+// is the status, which is said once.
+func TestClientWebhookDeliveryLast(t *testing.T) {
+	tests := []struct {
+		name   string
+		status int64
+		phrase string
+		want   string
+	}{
+		{name: "none yet", want: ""},
+		{name: "delivered", status: 200, want: "HTTP 200"},
+		{name: "failing status", status: 500, phrase: "http 500", want: "HTTP 500"},
+		{name: "no answer", phrase: "connection refused", want: "connection refused"},
+		{name: "status and another phrase", status: 503, phrase: "timeout", want: "HTTP 503 timeout"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := lastAttempt(tt.status, tt.phrase); got != tt.want {
+				t.Errorf("lastAttempt(%d, %q) = %q, want %q", tt.status, tt.phrase, got, tt.want)
+			}
 		})
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"strconv"
 
 	sdk "github.com/suanpan/suanpan/client"
-	"github.com/suanpan/suanpan/internal/httpapi"
 )
 
 // InstitutionsCmd groups the institution commands.
@@ -290,17 +289,14 @@ func (c *ProductsCreateCmd) Run(ctx context.Context, a *app) error {
 		return err
 	}
 	r, err := api.CreateProductWithResponse(ctx, body)
-	if _, _, err := jsonOf(r, err, func() *sdk.ProductView { return r.JSON201 }); err != nil {
+	p, _, err := jsonOf(r, err, func() *sdk.ProductView { return r.JSON201 })
+	if err != nil {
 		return err
 	}
 	if c.JSON {
 		return printJSON(a.stdout, r.Body)
 	}
-	var p httpapi.ProductView
-	if err := json.Unmarshal(r.Body, &p); err != nil {
-		return err
-	}
-	return printProduct(a.stdout, &p)
+	return printProduct(a.stdout, p)
 }
 
 // ProductsVersionsCmd lists a product's versions.

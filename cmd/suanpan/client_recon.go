@@ -9,17 +9,15 @@ import (
 	"io"
 	"maps"
 	"net/http"
-	"net/url"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	sdk "github.com/suanpan/suanpan/client"
 	"github.com/suanpan/suanpan/internal/eod"
-	"github.com/suanpan/suanpan/internal/httpapi"
 	"github.com/suanpan/suanpan/internal/money"
-	"github.com/suanpan/suanpan/internal/recon"
 	"github.com/suanpan/suanpan/internal/recon/statement"
 )
 
@@ -72,8 +70,7 @@ func (c *client) channelAssets(ctx context.Context) func(channelID string) strin
 	return func(id string) string {
 		asset, ok := known[id]
 		if !ok {
-			var ch httpapi.ChannelView
-			if _, err := c.call(ctx, http.MethodGet, "/v1/payments/channels/"+url.PathEscape(id), nil, nil, &ch, ""); err == nil {
+			if _, ch, err := c.channel(ctx, id); err == nil {
 				asset = ch.Asset
 			}
 			known[id] = asset
@@ -82,8 +79,18 @@ func (c *client) channelAssets(ctx context.Context) func(channelID string) strin
 	}
 }
 
-func settingsPath(channelID string) string {
-	return "/v1/recon/channels/" + url.PathEscape(channelID) + "/settings"
+// reconSettings reads a channel's settings.
+func (c *client) reconSettings(ctx context.Context, channelID string) (*sdk.GetReconSettingsResponse, *sdk.ReconSettings, error) {
+	api, err := c.api()
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := api.GetReconSettingsWithResponse(ctx, channelID)
+	st, _, err := jsonOf(r, err, func() *sdk.ReconSettings { return r.JSON200 })
+	if err != nil {
+		return nil, nil, err
+	}
+	return r, st, nil
 }
 
 // ReconSettingsGetCmd shows a channel's settings.
@@ -94,15 +101,14 @@ type ReconSettingsGetCmd struct {
 
 // Run prints the settings.
 func (c *ReconSettingsGetCmd) Run(ctx context.Context, a *app) error {
-	var st recon.Settings
-	ans, err := c.call(ctx, http.MethodGet, settingsPath(c.ID), nil, nil, &st, "")
+	r, st, err := c.reconSettings(ctx, c.ID)
 	if err != nil {
 		return err
 	}
 	if c.JSON {
-		return printJSON(a.stdout, ans.raw)
+		return printJSON(a.stdout, r.Body)
 	}
-	return printReconSettings(a.stdout, &st, c.channelAssets(ctx)(st.ChannelID), c.scales(ctx))
+	return printReconSettings(a.stdout, st, r.Body, c.channelAssets(ctx)(st.ChannelId), c.scales(ctx))
 }
 
 // ReconSettingsSetCmd changes a channel's settings. Pointers tell the
@@ -140,27 +146,23 @@ func (c *ReconSettingsSetCmd) Validate() error {
 // Run reads the channel's settings, replaces those given and stores the
 // result: the API replaces a channel's settings as a whole.
 func (c *ReconSettingsSetCmd) Run(ctx context.Context, a *app) error {
-	var format json.RawMessage
+	var format *sdk.StatementFormat
 	if c.FormatFile != "" {
 		var err error
 		if format, err = readFormat(c.FormatFile); err != nil {
 			return err
 		}
 	}
-	var cur recon.Settings
-	if _, err := c.call(ctx, http.MethodGet, settingsPath(c.ID), nil, nil, &cur, ""); err != nil {
+	_, cur, err := c.reconSettings(ctx, c.ID)
+	if err != nil {
 		return err
 	}
 	if format == nil {
-		b, err := json.Marshal(cur.Format)
-		if err != nil {
-			return fmt.Errorf("encode format: %w", err)
-		}
-		format = b
+		format = &cur.Format
 	}
-	body := map[string]any{"format": format, "amount_tolerance": cur.AmountTolerance, "amount_tolerance_bp": cur.AmountToleranceBP,
-		"date_tolerance_ms": cur.DateToleranceMs, "late_window_ms": cur.LateWindowMs, "alert_count": cur.AlertCount,
-		"alert_amount": cur.AlertAmount, "auto_fail_short": cur.AutoFailShort}
+	body := sdk.ReconSettingsBody{Format: *format, AmountTolerance: &cur.AmountTolerance, AmountToleranceBp: &cur.AmountToleranceBp,
+		DateToleranceMs: &cur.DateToleranceMs, LateWindowMs: &cur.LateWindowMs, AlertCount: &cur.AlertCount,
+		AlertAmount: &cur.AlertAmount, AutoFailShort: &cur.AutoFailShort}
 	asset := c.channelAssets(ctx)
 	for flag, v := range map[string]*string{"amount-tolerance": c.AmountTolerance, "alert-amount": c.AlertAmount} {
 		if v == nil {
@@ -181,38 +183,49 @@ func (c *ReconSettingsSetCmd) Run(ctx context.Context, a *app) error {
 		if n < 0 {
 			return fmt.Errorf("--%s must not be negative", flag)
 		}
-		body[strings.ReplaceAll(flag, "-", "_")] = n
+		if flag == "amount-tolerance" {
+			body.AmountTolerance = &n
+		} else {
+			body.AlertAmount = &n
+		}
 	}
 	if c.AmountToleranceBP != nil {
-		body["amount_tolerance_bp"] = *c.AmountToleranceBP
+		body.AmountToleranceBp = c.AmountToleranceBP
 	}
 	if c.DateTolerance != nil {
-		body["date_tolerance_ms"] = c.DateTolerance.Milliseconds()
+		ms := c.DateTolerance.Milliseconds()
+		body.DateToleranceMs = &ms
 	}
 	if c.LateWindow != nil {
-		body["late_window_ms"] = c.LateWindow.Milliseconds()
+		ms := c.LateWindow.Milliseconds()
+		body.LateWindowMs = &ms
 	}
 	if c.AlertCount != nil {
-		body["alert_count"] = *c.AlertCount
+		body.AlertCount = c.AlertCount
 	}
 	if c.AutoFailShort != nil {
-		body["auto_fail_short"] = *c.AutoFailShort
+		body.AutoFailShort = c.AutoFailShort
 	}
-	var st recon.Settings
-	ans, err := c.call(ctx, http.MethodPut, settingsPath(c.ID), nil, body, &st, "")
+	api, err := c.api()
+	if err != nil {
+		return err
+	}
+	r, err := api.PutReconSettingsWithResponse(ctx, c.ID, body)
+	st, _, err := jsonOf(r, err, func() *sdk.ReconSettings { return r.JSON200 })
 	if err != nil {
 		return err
 	}
 	if c.JSON {
-		return printJSON(a.stdout, ans.raw)
+		return printJSON(a.stdout, r.Body)
 	}
-	return printReconSettings(a.stdout, &st, asset(st.ChannelID), c.scales(ctx))
+	return printReconSettings(a.stdout, st, r.Body, asset(st.ChannelId), c.scales(ctx))
 }
 
 // readFormat reads a --format-file: one JSON object of a statement format,
 // with no field the format does not have (a misspelt column would
-// otherwise be dropped without a word). The server checks the rest.
-func readFormat(path string) (json.RawMessage, error) {
+// otherwise be dropped without a word), nor one the API's document lacks.
+// The server checks the rest.
+func readFormat(path string) (*sdk.StatementFormat, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -234,29 +247,45 @@ func readFormat(path string) (json.RawMessage, error) {
 	if dec.More() {
 		return nil, fmt.Errorf("--format-file %s: more than one JSON value", path)
 	}
-	return json.RawMessage(bytes.TrimSpace(data)), nil
+	dec = json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var sent sdk.StatementFormat
+	if err := dec.Decode(&sent); err != nil {
+		return nil, fmt.Errorf("--format-file %s: the API's document does not have it: %w", path, err)
+	}
+	return &sent, nil
 }
 
-func printReconSettings(w io.Writer, st *recon.Settings, asset string, scales scaleFunc) error {
-	format, err := json.Marshal(st.Format.Columns)
-	if err != nil {
-		return fmt.Errorf("encode format: %w", err)
+// printReconSettings prints a channel's settings; raw is the answer they
+// came in, whose column map is shown as the server wrote it.
+func printReconSettings(w io.Writer, st *sdk.ReconSettings, raw []byte, asset string, scales scaleFunc) error {
+	var answer struct {
+		Format struct {
+			Columns json.RawMessage `json:"columns"`
+		} `json:"format"`
 	}
-	kv := []string{"channel", st.ChannelID, "institution", st.InstitutionID, "format", st.Format.Kind}
-	if st.Format.Columns != nil {
-		kv = append(kv, "columns", string(format))
+	if err := json.Unmarshal(raw, &answer); err != nil {
+		return fmt.Errorf("decode settings: %w", err)
+	}
+	kv := []string{"channel", st.ChannelId, "institution", st.InstitutionId, "format", st.Format.Kind}
+	if columns := answer.Format.Columns; len(columns) > 0 && string(columns) != "null" {
+		var b bytes.Buffer
+		if err := json.Compact(&b, columns); err != nil {
+			return fmt.Errorf("decode settings: %w", err)
+		}
+		kv = append(kv, "columns", b.String())
 	}
 	kv = append(kv,
 		"amount tolerance", amountText(st.AmountTolerance, asset, scales),
-		"amount tolerance bp", strconv.FormatInt(st.AmountToleranceBP, 10),
+		"amount tolerance bp", strconv.FormatInt(st.AmountToleranceBp, 10),
 		"date tolerance", (time.Duration(st.DateToleranceMs) * time.Millisecond).String(),
 		"late window", (time.Duration(st.LateWindowMs) * time.Millisecond).String(),
 		"alert count", strconv.FormatInt(st.AlertCount, 10),
 		"alert amount", amountText(st.AlertAmount, asset, scales),
 		"auto-fail short", yesNo(st.AutoFailShort),
-		"version", strconv.Itoa(st.Version))
-	if st.UpdatedBy != "" {
-		kv = append(kv, "updated", timeText(st.UpdatedAt)+" by "+st.UpdatedBy)
+		"version", strconv.FormatInt(st.Version, 10))
+	if by := deref(st.UpdatedBy); by != "" {
+		kv = append(kv, "updated", timeText(deref(st.UpdatedAt))+" by "+by)
 	}
 	return fields(w, kv...)
 }
@@ -293,24 +322,27 @@ func (c *ReconImportCmd) Run(ctx context.Context, a *app) error {
 	if err != nil {
 		return err
 	}
-	rec, err := c.send(ctx, http.MethodPost, "/v1/recon/statements", url.Values{"channel_id": {c.Channel}, "date": {c.Date}},
-		"application/octet-stream", content, "")
+	api, err := c.api()
+	if err != nil {
+		return err
+	}
+	// The same file imported before answers 200 with its statement, not
+	// 201: jsonOf decodes that one too.
+	r, err := api.ImportReconStatementWithBodyWithResponse(ctx, &sdk.ImportReconStatementParams{ChannelId: c.Channel, Date: c.Date},
+		"application/octet-stream", bytes.NewReader(content))
+	st, _, err := jsonOf(r, err, func() *sdk.ReconStatement { return r.JSON201 })
 	if err != nil {
 		return err
 	}
 	if c.JSON {
-		return printJSON(a.stdout, rec.raw)
-	}
-	var st recon.Statement
-	if err := json.Unmarshal(rec.raw, &st); err != nil {
-		return fmt.Errorf("decode statement: %w", err)
+		return printJSON(a.stdout, r.Body)
 	}
 	scales := c.scales(ctx)
-	asset := c.channelAssets(ctx)(st.ChannelID)
+	asset := c.channelAssets(ctx)(st.ChannelId)
 	if err := fields(a.stdout,
-		"id", st.ID,
-		"channel", st.ChannelID,
-		"institution", st.InstitutionID,
+		"id", st.Id,
+		"channel", st.ChannelId,
+		"institution", st.InstitutionId,
 		"date", st.Date,
 		"format", st.Format,
 		"lines", strconv.FormatInt(st.Lines, 10),
@@ -318,11 +350,11 @@ func (c *ReconImportCmd) Run(ctx context.Context, a *app) error {
 		"debits", amountText(st.Debits, asset, scales),
 		"fees", amountText(st.Fees, asset, scales),
 		"bytes", strconv.FormatInt(st.Size, 10),
-		"sha-256", st.SHA256,
+		"sha-256", st.Sha256,
 		"imported", timeText(st.ImportedAt)+" by "+st.ImportedBy); err != nil {
 		return err
 	}
-	if rec.status == http.StatusOK {
+	if r.StatusCode() == http.StatusOK {
 		fmt.Fprintln(a.stdout, "already imported: the same file was imported before; nothing changed")
 	} else {
 		fmt.Fprintln(a.stdout, "imported")
@@ -353,39 +385,44 @@ func (c *ReconRunCmd) Validate() error {
 
 // Run reconciles and prints each channel's run.
 func (c *ReconRunCmd) Run(ctx context.Context, a *app) error {
-	body := map[string]any{"date": c.Date, "dry_run": c.DryRun}
+	body := sdk.ReconRunInBody{Date: c.Date, DryRun: &c.DryRun}
 	if c.Channel != "" {
-		body["channel_id"] = c.Channel
+		body.ChannelId = &c.Channel
 	} else {
-		body["institution_id"], body["subtree"] = c.Institution, c.Subtree
+		body.InstitutionId, body.Subtree = &c.Institution, &c.Subtree
 	}
-	var out recon.Branches
-	ans, err := c.call(ctx, http.MethodPost, "/v1/recon/runs", nil, body, &out, "")
+	api, err := c.api()
+	if err != nil {
+		return err
+	}
+	resp, err := api.RunReconWithResponse(ctx, body)
+	out, _, err := jsonOf(resp, err, func() *sdk.ReconBranches { return resp.JSON200 })
 	if err != nil {
 		return err
 	}
 	if c.JSON {
-		return printJSON(a.stdout, ans.raw)
+		return printJSON(a.stdout, resp.Body)
 	}
 	scales, assetOf := c.scales(ctx), c.channelAssets(ctx)
 	assets := map[string]bool{}
-	for i, r := range out.Runs {
+	runs := items(out.Runs)
+	for i, r := range runs {
 		if i > 0 {
 			fmt.Fprintln(a.stdout)
 		}
-		asset := assetOf(r.ChannelID)
+		asset := assetOf(r.ChannelId)
 		assets[asset] = true
-		if err := printReconRun(a.stdout, r, asset, scales); err != nil {
+		if err := printReconRun(a.stdout, &r, asset, scales); err != nil {
 			return err
 		}
 	}
-	if len(out.Runs) == 0 {
+	if len(runs) == 0 {
 		fmt.Fprintln(a.stdout, "no channel has a statement for "+c.Date)
 	}
-	if len(out.Missing) > 0 {
-		fmt.Fprintf(a.stdout, "\nwithout a statement for %s: %s\n", c.Date, strings.Join(out.Missing, ", "))
+	if missing := items(out.MissingStatements); len(missing) > 0 {
+		fmt.Fprintf(a.stdout, "\nwithout a statement for %s: %s\n", c.Date, strings.Join(missing, ", "))
 	}
-	if len(out.Runs) > 1 && !c.DryRun {
+	if len(runs) > 1 && !c.DryRun {
 		total := strconv.FormatInt(out.OpenAmount, 10) + " (minor units, over several assets)"
 		if len(assets) == 1 {
 			for asset := range assets {
@@ -399,19 +436,19 @@ func (c *ReconRunCmd) Run(ctx context.Context, a *app) error {
 
 // countsText lists a run's item counts by kind, skipping zeros: the match
 // kinds in a fixed order, then any other count by name.
-func countsText(counts map[string]int) string {
+func countsText(counts map[string]int64) string {
 	countOrder := []string{"matched", "late", "long", "short", "amount_mismatch", "status_mismatch", "duplicate", "fee_mismatch", "ignored"}
 	skip := map[string]bool{"lines": true, "orders": true, "auto_resolved": true, "open": true}
 	var parts []string
 	for _, k := range countOrder {
 		if counts[k] != 0 {
-			parts = append(parts, k+" "+strconv.Itoa(counts[k]))
+			parts = append(parts, k+" "+strconv.FormatInt(counts[k], 10))
 		}
 		skip[k] = true
 	}
 	for _, k := range slices.Sorted(maps.Keys(counts)) {
 		if !skip[k] && counts[k] != 0 {
-			parts = append(parts, k+" "+strconv.Itoa(counts[k]))
+			parts = append(parts, k+" "+strconv.FormatInt(counts[k], 10))
 		}
 	}
 	if len(parts) == 0 {
@@ -420,19 +457,20 @@ func countsText(counts map[string]int) string {
 	return strings.Join(parts, ", ")
 }
 
-func printReconRun(w io.Writer, r *recon.Run, asset string, scales scaleFunc) error {
-	if r.DryRun {
-		fmt.Fprintf(w, "channel %s: dry run of statement %s of %s (nothing written)\n", r.ChannelID, r.StatementID, r.Date)
+func printReconRun(w io.Writer, r *sdk.ReconRun, asset string, scales scaleFunc) error {
+	dryRun := deref(r.DryRun)
+	if dryRun {
+		fmt.Fprintf(w, "channel %s: dry run of statement %s of %s (nothing written)\n", r.ChannelId, r.StatementId, r.Date)
 	} else {
-		fmt.Fprintf(w, "channel %s: run %s of statement %s of %s, %s\n", r.ChannelID, r.ID, r.StatementID, r.Date, r.Status)
+		fmt.Fprintf(w, "channel %s: run %s of statement %s of %s, %s\n", r.ChannelId, deref(r.Id), r.StatementId, r.Date, r.Status)
 	}
 	kv := []string{"  looked at", fmt.Sprintf("%d line(s), %d order(s)", r.Counts["lines"], r.Counts["orders"]),
 		"  found", countsText(r.Counts)}
-	if r.DryRun {
+	if dryRun {
 		actions := map[string]int{}
-		for _, it := range r.Items {
-			if it.Action != "" {
-				actions[it.Action]++
+		for _, it := range items(r.Items) {
+			if act := string(deref(it.Action)); act != "" {
+				actions[act]++
 			}
 		}
 		var would []string
@@ -444,36 +482,30 @@ func printReconRun(w io.Writer, r *recon.Run, asset string, scales scaleFunc) er
 		}
 		kv = append(kv, "  would", strings.Join(would, ", "))
 	} else {
-		kv = append(kv, "  auto-resolved", strconv.Itoa(r.Counts["auto_resolved"]),
-			"  open", strconv.Itoa(r.Counts["open"])+", "+amountText(r.OpenAmount, asset, scales),
+		kv = append(kv, "  auto-resolved", strconv.FormatInt(r.Counts["auto_resolved"], 10),
+			"  open", strconv.FormatInt(r.Counts["open"], 10)+", "+amountText(r.OpenAmount, asset, scales),
 			"  alerted", yesNo(r.Alerted))
 	}
 	if err := fields(w, kv...); err != nil {
 		return err
 	}
-	if !r.DryRun || len(r.Items) == 0 {
+	if !dryRun || len(items(r.Items)) == 0 {
 		return nil
 	}
 	t := newTable(w, "  KIND", "BY", "LINES", "ORDERS", "DIFFERENCE", "EFFECT", "ACTION", "DETAIL")
-	for _, it := range r.Items {
-		t.row("  "+string(it.Kind), string(it.By), intsText(it.Lines), strings.Join(it.OrderIDs, ","),
-			amountText(it.Difference, asset, scales), amountText(it.Effect, asset, scales), it.Action, it.Detail)
+	for _, it := range items(r.Items) {
+		t.row("  "+it.Kind, deref(it.By), intsText(items(it.Lines)), strings.Join(items(it.OrderIds), ","),
+			amountText(it.Difference, asset, scales), amountText(it.Effect, asset, scales), string(deref(it.Action)), deref(it.Detail))
 	}
 	return t.flush()
 }
 
-func intsText(ns []int) string {
+func intsText(ns []int64) string {
 	s := make([]string, len(ns))
 	for i, n := range ns {
-		s[i] = strconv.Itoa(n)
+		s[i] = strconv.FormatInt(n, 10)
 	}
 	return strings.Join(s, ",")
-}
-
-// discrepancyPage is a page of GET /v1/recon/discrepancies.
-type discrepancyPage struct {
-	Items      []*recon.Discrepancy `json:"items"`
-	NextCursor string               `json:"next_cursor"`
 }
 
 // ReconDiscrepanciesCmd lists discrepancies.
@@ -489,24 +521,29 @@ type ReconDiscrepanciesCmd struct {
 
 // Run prints a page of discrepancies.
 func (c *ReconDiscrepanciesCmd) Run(ctx context.Context, a *app) error {
-	var page discrepancyPage
-	ans, err := c.call(ctx, http.MethodGet, "/v1/recon/discrepancies", pageQuery(c.After, c.Limit, "status", c.Status, "kind", c.Kind,
-		"channel_id", c.Channel, "run_id", c.RunID), nil, &page, "")
+	api, err := c.api()
+	if err != nil {
+		return err
+	}
+	r, err := api.ListDiscrepanciesWithResponse(ctx, &sdk.ListDiscrepanciesParams{Status: opt(sdk.ListDiscrepanciesParamsStatus(c.Status)),
+		Kind: opt(sdk.ListDiscrepanciesParamsKind(c.Kind)), ChannelId: opt(c.Channel), RunId: opt(c.RunID), After: opt(c.After),
+		Limit: limitOf(c.Limit)})
+	page, _, err := jsonOf(r, err, func() *sdk.DiscrepancyPageBody { return r.JSON200 })
 	if err != nil {
 		return err
 	}
 	if c.JSON {
-		return printJSON(a.stdout, ans.raw)
+		return printJSON(a.stdout, r.Body)
 	}
 	scales := c.scales(ctx)
 	t := newTable(a.stdout, "ID", "KIND", "CHANNEL", "LINE", "ORDERS", "DIFFERENCE", "EFFECT", "STATUS")
-	for _, d := range page.Items {
+	for _, d := range items(page.Items) {
 		line := "-"
-		if d.LineNo != 0 {
-			line = strconv.Itoa(d.LineNo)
+		if n := deref(d.LineNo); n != 0 {
+			line = strconv.FormatInt(n, 10)
 		}
-		t.row(d.ID, string(d.Kind), d.ChannelID, line, strings.Join(d.OrderIDs, ","), amountText(d.Difference, d.Asset, scales),
-			amountText(d.Effect, d.Asset, scales), d.Status)
+		t.row(d.Id, string(d.Kind), d.ChannelId, line, strings.Join(items(d.OrderIds), ","), amountText(d.Difference, d.Asset, scales),
+			amountText(d.Effect, d.Asset, scales), string(d.Status))
 	}
 	if err := t.flush(); err != nil {
 		return err
@@ -515,29 +552,27 @@ func (c *ReconDiscrepanciesCmd) Run(ctx context.Context, a *app) error {
 	return nil
 }
 
-func discrepancyPath(id, action string) string {
-	return "/v1/recon/discrepancies/" + url.PathEscape(id) + "/" + action
-}
-
-// printDiscrepancy prints one discrepancy, or the raw answer for --json.
-func (c *client) printDiscrepancy(ctx context.Context, w io.Writer, ans *answer, d *recon.Discrepancy) error {
+// printDiscrepancy prints the discrepancy a decision answered with, or
+// the raw answer for --json.
+func (c *client) printDiscrepancy(ctx context.Context, w io.Writer, r sdk.Response, d *sdk.ReconDiscrepancy) error {
 	if c.JSON {
-		return printJSON(w, ans.raw)
+		return printJSON(w, r.Bytes())
 	}
 	scales := c.scales(ctx)
-	kv := []string{"id", d.ID, "kind", string(d.Kind), "channel", d.ChannelID, "institution", d.InstitutionID, "run", d.RunID}
-	if d.StatementID != "" {
-		kv = append(kv, "statement", d.StatementID+" line "+strconv.Itoa(d.LineNo))
+	kv := []string{"id", d.Id, "kind", string(d.Kind), "channel", d.ChannelId, "institution", d.InstitutionId, "run", d.RunId}
+	if st := deref(d.StatementId); st != "" {
+		kv = append(kv, "statement", st+" line "+strconv.FormatInt(deref(d.LineNo), 10))
 	}
-	for _, f := range [][2]string{{"matched by", string(d.By)}, {"orders", strings.Join(d.OrderIDs, ", ")}, {"account", d.AccountID}} {
+	for _, f := range [][2]string{{"matched by", deref(d.By)}, {"orders", strings.Join(items(d.OrderIds), ", ")}, {"account", deref(d.AccountId)}} {
 		if f[1] != "" {
 			kv = append(kv, f[0], f[1])
 		}
 	}
-	kv = append(kv, "direction", string(d.Direction), "difference", amountText(d.Difference, d.Asset, scales),
-		"effect", amountText(d.Effect, d.Asset, scales), "detail", d.Detail, "status", d.Status)
-	for _, f := range [][2]string{{"resolution", d.Resolution}, {"parked in", d.ParkTx}, {"resolved in", d.ResolveTx},
-		{"proposed by", d.ProposedBy}, {"resolved by", d.ResolvedBy}, {"note", d.Note}} {
+	kv = append(kv, "direction", d.Direction, "difference", amountText(d.Difference, d.Asset, scales),
+		"effect", amountText(d.Effect, d.Asset, scales), "detail", d.Detail, "status", string(d.Status))
+	for _, f := range [][2]string{{"resolution", deref(d.Resolution)}, {"parked in", deref(d.ParkTransactionId)},
+		{"resolved in", deref(d.ResolveTransactionId)}, {"proposed by", deref(d.ProposedBy)}, {"resolved by", deref(d.ResolvedBy)},
+		{"note", deref(d.Note)}} {
 		if f[1] != "" {
 			kv = append(kv, f[0], f[1])
 		}
@@ -560,16 +595,17 @@ type ReconResolveCmd struct {
 
 // Run applies the decision and prints the discrepancy.
 func (c *ReconResolveCmd) Run(ctx context.Context, a *app) error {
-	body := map[string]any{"action": c.Action, "note": c.Note}
-	if c.Account != "" {
-		body["account_id"] = c.Account
-	}
-	var d recon.Discrepancy
-	ans, err := c.call(ctx, http.MethodPost, discrepancyPath(c.ID, "resolve"), nil, body, &d, "")
+	api, err := c.api()
 	if err != nil {
 		return err
 	}
-	return c.printDiscrepancy(ctx, a.stdout, ans, &d)
+	r, err := api.ResolveDiscrepancyWithResponse(ctx, c.ID, sdk.DiscrepancyResolveInBody{
+		Action: sdk.DiscrepancyResolveInBodyAction(c.Action), Note: c.Note, AccountId: opt(c.Account)})
+	d, _, err := jsonOf(r, err, func() *sdk.ReconDiscrepancy { return r.JSON200 })
+	if err != nil {
+		return err
+	}
+	return c.printDiscrepancy(ctx, a.stdout, r, d)
 }
 
 // writeOffCmd is a decision on a proposed write-off.
@@ -579,18 +615,18 @@ type writeOffCmd struct {
 	Note   string `help:"Why, for the audit log (at most 500 bytes)."`
 }
 
-// decide approves or rejects the write-off and prints the discrepancy.
-func (c *writeOffCmd) decide(ctx context.Context, a *app, action string) error {
-	body := map[string]any{}
-	if c.Note != "" {
-		body["note"] = c.Note
-	}
-	var d recon.Discrepancy
-	ans, err := c.call(ctx, http.MethodPost, discrepancyPath(c.ID, "write-off/"+action), nil, body, &d, "")
+// decide sends the decision on the write-off and prints the discrepancy.
+func (c *writeOffCmd) decide(ctx context.Context, a *app,
+	send func(*sdk.ClientWithResponses, sdk.DecideInBody) (sdk.Response, *sdk.ReconDiscrepancy, error)) error {
+	api, err := c.api()
 	if err != nil {
 		return err
 	}
-	return c.printDiscrepancy(ctx, a.stdout, ans, &d)
+	r, d, err := send(api, sdk.DecideInBody{Note: opt(c.Note)})
+	if err != nil {
+		return err
+	}
+	return c.printDiscrepancy(ctx, a.stdout, r, d)
 }
 
 // ReconApproveCmd approves a write-off.
@@ -599,7 +635,13 @@ type ReconApproveCmd struct {
 }
 
 // Run approves the write-off.
-func (c *ReconApproveCmd) Run(ctx context.Context, a *app) error { return c.decide(ctx, a, "approve") }
+func (c *ReconApproveCmd) Run(ctx context.Context, a *app) error {
+	return c.decide(ctx, a, func(api *sdk.ClientWithResponses, body sdk.DecideInBody) (sdk.Response, *sdk.ReconDiscrepancy, error) {
+		r, err := api.ApproveWriteOffWithResponse(ctx, c.ID, body)
+		d, _, err := jsonOf(r, err, func() *sdk.ReconDiscrepancy { return r.JSON200 })
+		return r, d, err
+	})
+}
 
 // ReconRejectCmd rejects a write-off.
 type ReconRejectCmd struct {
@@ -607,9 +649,13 @@ type ReconRejectCmd struct {
 }
 
 // Run rejects the write-off.
-func (c *ReconRejectCmd) Run(ctx context.Context, a *app) error { return c.decide(ctx, a, "reject") }
-
-func eodRunPath(date string) string { return "/v1/eod/runs/" + url.PathEscape(date) }
+func (c *ReconRejectCmd) Run(ctx context.Context, a *app) error {
+	return c.decide(ctx, a, func(api *sdk.ClientWithResponses, body sdk.DecideInBody) (sdk.Response, *sdk.ReconDiscrepancy, error) {
+		r, err := api.RejectWriteOffWithResponse(ctx, c.ID, body)
+		d, _, err := jsonOf(r, err, func() *sdk.ReconDiscrepancy { return r.JSON200 })
+		return r, d, err
+	})
+}
 
 // EODStatusCmd shows end-of-day runs from a server.
 type EODStatusCmd struct {
@@ -628,38 +674,47 @@ func (c *EODStatusCmd) Validate() error {
 
 // Run prints the run or the runs.
 func (c *EODStatusCmd) Run(ctx context.Context, a *app) error {
+	api, err := c.api()
+	if err != nil {
+		return err
+	}
 	if c.Date != "" {
-		var run eod.Run
-		ans, err := c.call(ctx, http.MethodGet, eodRunPath(c.Date), nil, nil, &run, "")
-		if err != nil {
+		r, err := api.GetEodRunWithResponse(ctx, c.Date)
+		if err := sdk.Check(r, err); err != nil {
 			return err
 		}
 		if c.JSON {
-			return printJSON(a.stdout, ans.raw)
+			return printJSON(a.stdout, r.Body)
+		}
+		// The steps' outcomes are shown as eod show shows them, which
+		// reads them as the eod package writes them: the API documents
+		// an outcome as any JSON value.
+		var run eod.Run
+		if err := json.Unmarshal(r.Body, &run); err != nil {
+			return fmt.Errorf("HTTP %d: not the JSON answer the API documents: %.200s", r.StatusCode(), r.Body)
 		}
 		return printEODRun(a.stdout, &run, nil, c.scales(ctx))
 	}
-	var list struct {
-		Items []*eod.Run `json:"items"`
-	}
-	ans, err := c.call(ctx, http.MethodGet, "/v1/eod/runs", pageQuery("", c.Limit), nil, &list, "")
+	r, err := api.ListEodRunsWithResponse(ctx, &sdk.ListEodRunsParams{Limit: limitOf(c.Limit)})
+	list, _, err := jsonOf(r, err, func() *sdk.EodRunListBody { return r.JSON200 })
 	if err != nil {
 		return err
 	}
 	if c.JSON {
-		return printJSON(a.stdout, ans.raw)
+		return printJSON(a.stdout, r.Body)
 	}
-	if len(list.Items) == 0 {
+	runs := items(list.Items)
+	if len(runs) == 0 {
 		fmt.Fprintln(a.stdout, "no end-of-day runs")
 		return nil
 	}
 	t := newTable(a.stdout, "DATE", "STATUS", "ATTEMPTS", "STARTED", "FINISHED", "MANIFEST SHA-256")
-	for _, r := range list.Items {
+	for _, r := range runs {
 		finished := "-"
 		if r.FinishedAt != nil {
 			finished = timeText(*r.FinishedAt)
 		}
-		t.row(r.Date, string(r.Status), strconv.Itoa(r.Attempts), timeText(r.StartedAt), finished, r.ManifestSHA256)
+		t.row(r.Date, r.Status, strconv.FormatInt(r.Attempts, 10), timeText(r.StartedAt), finished, deref(r.ManifestSha256))
 	}
 	return t.flush()
 }
@@ -676,24 +731,31 @@ func (c *EODReportsCmd) Validate() error { return checkDateFlag("date", c.Date) 
 
 // Run lists the reports and downloads them into --out.
 func (c *EODReportsCmd) Run(ctx context.Context, a *app) error {
-	var list struct {
-		Items []*eod.Artifact `json:"items"`
-	}
-	ans, err := c.call(ctx, http.MethodGet, eodRunPath(c.Date)+"/reports", nil, nil, &list, "")
+	api, err := c.api()
 	if err != nil {
 		return err
 	}
+	r, err := api.ListEodReportsWithResponse(ctx, c.Date)
+	list, _, err := jsonOf(r, err, func() *sdk.EodArtifactListBody { return r.JSON200 })
+	if err != nil {
+		return err
+	}
+	var reports []*eod.Artifact
+	for _, x := range items(list.Items) {
+		reports = append(reports, &eod.Artifact{Date: x.Date, Name: x.Name, InstitutionID: x.InstitutionId, Step: x.Step,
+			ContentType: x.ContentType, Size: x.Size, SHA256: x.Sha256, CreatedAt: x.CreatedAt})
+	}
 	var written []string
 	if c.Out != "" {
-		written, err = writeReports(c.Out, list.Items, func(name string) ([]byte, error) { return c.download(ctx, c.Date, name) })
+		written, err = writeReports(c.Out, reports, func(name string) ([]byte, error) { return c.download(ctx, c.Date, name) })
 		if err != nil {
 			return err
 		}
 	}
 	if c.JSON {
-		return printJSON(a.stdout, ans.raw)
+		return printJSON(a.stdout, r.Body)
 	}
-	if err := printReports(a.stdout, list.Items); err != nil {
+	if err := printReports(a.stdout, reports); err != nil {
 		return err
 	}
 	printWritten(a.stdout, c.Out, written)
@@ -701,14 +763,27 @@ func (c *EODReportsCmd) Run(ctx context.Context, a *app) error {
 }
 
 // download fetches a report; its content must match the SHA-256 the
-// server sends with it.
+// server sends with it. It reads the answer itself: the API documents a
+// report as a JSON string, so the generated GetEodReportWithResponse
+// fails on a JSON report (the manifest) instead of returning its bytes.
 func (c *client) download(ctx context.Context, date, name string) ([]byte, error) {
-	rec, err := c.send(ctx, http.MethodGet, eodRunPath(date)+"/reports/"+url.PathEscape(name), nil, "", nil, "")
+	api, err := c.api()
 	if err != nil {
 		return nil, err
 	}
-	content := rec.raw
-	want := strings.ToLower(rec.header.Get("X-Content-SHA256"))
+	resp, err := api.GetEodReport(ctx, date, name)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	content, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("read the report: %w", err)
+	}
+	if err := sdk.Check(reportAnswer{resp.StatusCode, content}, nil); err != nil {
+		return nil, err
+	}
+	want := strings.ToLower(resp.Header.Get("X-Content-SHA256"))
 	if want == "" {
 		return nil, errors.New("the server sent no X-Content-SHA256")
 	}
@@ -717,3 +792,12 @@ func (c *client) download(ctx context.Context, date, name string) ([]byte, error
 	}
 	return content, nil
 }
+
+// reportAnswer is a report's answer, read whole, as client.Check takes it.
+type reportAnswer struct {
+	status  int
+	content []byte
+}
+
+func (d reportAnswer) StatusCode() int { return d.status }
+func (d reportAnswer) Bytes() []byte   { return d.content }

@@ -146,6 +146,12 @@ const statementFormat = `{"kind": "csv", "columns": {"header": true, "order_id":
 	"status": "status", "time": "time", "amount_format": "decimal", "default_direction": "pay_in", "default_asset": "CNY",
 	"status_values": {"OK": "succeeded", "FAIL": "failed"}, "time_layout": "2006-01-02 15:04:05", "time_zone": "UTC"}}`
 
+// discrepancyPage is a page of recon discrepancies --json.
+type discrepancyPage struct {
+	Items      []*recon.Discrepancy `json:"items"`
+	NextCursor string               `json:"next_cursor"`
+}
+
 // TestClientRecon configures a channel's reconciliation, imports a
 // statement, reconciles it (dry, then for real), decides the
 // discrepancies, closes the day through the API and downloads its reports,
