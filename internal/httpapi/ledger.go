@@ -3,8 +3,10 @@ package httpapi
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -274,6 +276,10 @@ func (s *Server) submitOne(ctx context.Context, key, op string, body any, req le
 		req.Writes = append(req.Writes, s.record(k, false))
 	}
 	tr, err := s.Ledger.Post(ctx, req)
+	var le *ledger.Error
+	if errors.As(err, &le) {
+		err = s.hideForeign(ctx, le, req.Postings)
+	}
 	if ledger.ErrorCode(err) == ledger.CodeWriteFailed && k != nil {
 		// Most likely a concurrent request with the same key won the race.
 		if out, rerr := s.replay(ctx, k); out != nil || rerr != nil {
@@ -284,6 +290,31 @@ func (s *Server) submitOne(ctx context.Context, key, op string, body any, req le
 		return nil, err
 	}
 	return &transactionOut{Body: s.transactionView(ctx, tr)}, nil
+}
+
+// hideForeign answers a posting's account that the caller's key may not
+// see exactly as the ledger answers an unknown one. The ledger checks
+// accounts against the transaction's institution, not the key's scope:
+// its institution_mismatch would tell a caller that an ID it guessed is an
+// account of another institution. A head office that sees the account
+// keeps the mismatch, which is then news to nobody.
+func (s *Server) hideForeign(ctx context.Context, e *ledger.Error, ps []ledger.Posting) *ledger.Error {
+	if e.Code != ledger.CodeInstitutionMismatch {
+		return e
+	}
+	var i int
+	var side string
+	if _, err := fmt.Sscanf(strings.Replace(e.Field, "].", "] ", 1), "postings[%d] %s", &i, &side); err != nil || i < 0 || i >= len(ps) {
+		return e
+	}
+	id := ps[i].Credit
+	if side == string(ledger.Debit) {
+		id = ps[i].Debit
+	}
+	if a, err := s.Ledger.GetAccount(ctx, id); err == nil && principal(ctx).InScope(a.InstitutionID) {
+		return e
+	}
+	return &ledger.Error{Code: ledger.CodeAccountNotFound, Field: e.Field, Message: "account " + id + " not found"}
 }
 
 // replayed returns the transaction a request whose Idempotency-Key was
@@ -420,6 +451,7 @@ func (s *Server) createBatch(ctx context.Context, in *batchIn) (*batchOut, error
 	out.Body.Results = make([]BatchResult, len(res))
 	for i, r := range res {
 		if r.Err != nil {
+			r.Err = s.hideForeign(ctx, r.Err, reqs[i].Postings)
 			field := ""
 			if r.Err.Field != "" {
 				field = fmt.Sprintf("body.items[%d].%s", i, r.Err.Field)
