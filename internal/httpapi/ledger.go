@@ -21,8 +21,16 @@ import (
 // balances, entries, reports.
 
 type assetBody struct {
-	Code  string `json:"code" pattern:"^[A-Z][A-Z0-9_]{0,15}$" doc:"Asset code, e.g. CNY or POINTS."`
-	Scale int    `json:"scale" minimum:"0" maximum:"18" doc:"Decimal places of the minor unit (CNY 2, JPY 0)."`
+	Code      string `json:"code" pattern:"^[A-Z][A-Z0-9_]{0,15}$" doc:"Asset code, e.g. CNY or POINTS."`
+	Scale     int    `json:"scale" minimum:"0" maximum:"18" doc:"Decimal places of the minor unit (CNY 2, JPY 0)."`
+	MaxAmount int64  `json:"max_amount,omitempty" minimum:"1" doc:"The largest amount one operation may move, minor units; default a trillion major units, at most 10^18 minor units."`
+}
+
+type assetUpdateIn struct {
+	Code string `path:"code" maxLength:"16"`
+	Body struct {
+		MaxAmount int64 `json:"max_amount" minimum:"1" doc:"The largest amount one operation may move from now on, minor units."`
+	}
 }
 
 type assetOut struct {
@@ -104,6 +112,10 @@ func (s *Server) registerLedger() {
 		Summary: "List assets"}, auth.LedgerRead, s.listAssets)
 	register(s, huma.Operation{OperationID: "get-asset", Method: http.MethodGet, Path: "/assets/{code}", Tags: []string{"Assets"},
 		Summary: "Get an asset"}, auth.LedgerRead, s.getAsset)
+	register(s, huma.Operation{OperationID: "update-asset", Method: http.MethodPatch, Path: "/assets/{code}", Tags: []string{"Assets"},
+		Summary: "Change an asset's ceiling", Description: "Sets max_amount, the largest amount one operation (a posting, order, " +
+			"proposal, top-up, …) may move in the asset; requests above it are refused with amount_too_large. Only keys of the " +
+			"root institution may change it; the change is audited as assets.update."}, auth.AssetsWrite, s.updateAsset)
 
 	s.registerAccounts()
 
@@ -147,8 +159,22 @@ func (s *Server) createAsset(ctx context.Context, in *struct{ Body assetBody }) 
 	if err := rootOnly(ctx, "assets are shared by every institution"); err != nil {
 		return nil, err
 	}
-	a, err := s.Ledger.CreateAsset(ctx, in.Body.Code, in.Body.Scale, func(ctx context.Context, tx *sql.Tx, a *ledger.Asset) error {
-		return s.audit(ctx, "assets.create", "asset:"+a.Code, "", nil, a)(ctx, tx)
+	a, err := s.Ledger.RegisterAsset(ctx, ledger.NewAsset{Code: in.Body.Code, Scale: in.Body.Scale, MaxAmount: in.Body.MaxAmount},
+		func(ctx context.Context, tx *sql.Tx, a *ledger.Asset) error {
+			return s.audit(ctx, "assets.create", "asset:"+a.Code, "", nil, a)(ctx, tx)
+		})
+	if err != nil {
+		return nil, err
+	}
+	return &assetOut{Body: a}, nil
+}
+
+func (s *Server) updateAsset(ctx context.Context, in *assetUpdateIn) (*assetOut, error) {
+	if err := rootOnly(ctx, "assets are shared by every institution"); err != nil {
+		return nil, err
+	}
+	a, err := s.Ledger.SetMaxAmount(ctx, in.Code, in.Body.MaxAmount, func(ctx context.Context, tx *sql.Tx, before, after *ledger.Asset) error {
+		return s.audit(ctx, "assets.update", "asset:"+after.Code, "", before, after)(ctx, tx)
 	})
 	if err != nil {
 		return nil, err
