@@ -180,6 +180,10 @@ func (s *Approvals) Propose(ctx context.Context, p Proposal, writes ...ChangeWri
 				return nil, false, err
 			}
 		}
+		// Refused now, not when the checker approves it.
+		if err := s.ledger.CheckAmount(ctx, ps.Asset, ps.Amount, f+".amount"); err != nil {
+			return nil, false, err
+		}
 	}
 	payload, err := json.Marshal(p.Adjustment)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -123,7 +124,8 @@ func scanArtifact(s scanner, extra ...any) (*Artifact, error) {
 
 // Artifacts lists the artifacts of the date's run, without their
 // content, in name order: those about the institutions in scope (nil:
-// all) and those about every institution (the manifest). Permission:
+// all) and the manifest, narrowed to the entries in scope (its size and
+// SHA-256 are the narrowed file's). Permission:
 // eod:read. Returns CodeInvalidRequest or CodeNotFound (no run for the
 // date).
 func (r *Runner) Artifacts(ctx context.Context, date string, scope []string) ([]*Artifact, error) {
@@ -133,11 +135,28 @@ func (r *Runner) Artifacts(ctx context.Context, date string, scope []string) ([]
 	if _, err := r.get(ctx, date); err != nil {
 		return nil, err
 	}
-	return r.artifacts(ctx, date, scope)
+	as, err := r.artifacts(ctx, date, scope)
+	if err != nil || scope == nil {
+		return as, err
+	}
+	for i, a := range as {
+		if a.Step != StepArchive {
+			continue
+		}
+		// The manifest's size and checksum are those of the caller's view.
+		m, err := r.Artifact(ctx, date, a.Name, scope)
+		if err != nil {
+			return nil, err
+		}
+		m.Content = nil
+		as[i] = m
+	}
+	return as, nil
 }
 
 // Artifact returns one artifact of the date with its content, if it is
-// about an institution in scope (nil: any) or about every institution.
+// about an institution in scope (nil: any) or is the manifest, which then
+// lists the entries in scope only, with its size and SHA-256 recomputed.
 // Permission: eod:read. Returns CodeInvalidRequest or CodeArtifactNotFound
 // (also outside the scope).
 func (r *Runner) Artifact(ctx context.Context, date, name string, scope []string) (*Artifact, error) {
@@ -159,5 +178,35 @@ func (r *Runner) Artifact(ctx context.Context, date, name string, scope []string
 		return nil, fmt.Errorf("eod %s: artifact %s: %w", date, name, err)
 	}
 	a.Content = content
+	if scope != nil && a.Step == StepArchive {
+		if err := a.scopeManifest(scope); err != nil {
+			return nil, fmt.Errorf("eod %s: artifact %s: %w", date, name, err)
+		}
+	}
 	return a, nil
+}
+
+// scopeManifest narrows the manifest a to the entries about institutions
+// in scope: the manifest is about every institution, and other
+// institutions' report names, sizes and checksums are theirs. It is
+// encoded as the archive step encodes it, so a scope that holds every
+// institution of the day gets the archived bytes and checksum.
+func (a *Artifact) scopeManifest(scope []string) error {
+	var m manifest
+	if err := json.Unmarshal(a.Content, &m); err != nil {
+		return fmt.Errorf("decode the manifest: %w", err)
+	}
+	kept := []manifestEntry{}
+	for _, e := range m.Artifacts {
+		if e.InstitutionID == "" || slices.Contains(scope, e.InstitutionID) {
+			kept = append(kept, e)
+		}
+	}
+	m.Artifacts = kept
+	v, err := jsonArtifact("manifest", "", m.Date, m)
+	if err != nil {
+		return err
+	}
+	a.Content, a.Size, a.SHA256 = v.Content, v.Size, v.SHA256
+	return nil
 }

@@ -371,15 +371,16 @@ func TestArtifactScope(t *testing.T) {
 		}
 		const settlement = "settlement-bank-a-2026-11-21.csv"
 		tests := []struct {
-			name      string
-			scope     []string
-			wantNames int
-			wantFile  eod.Code
+			name        string
+			scope       []string
+			wantNames   int
+			wantFile    eod.Code
+			wantEntries int // in the manifest
 		}{
-			{"everything", nil, 5, ""},
-			{"the institution", []string{"other", inst}, 5, ""},
-			{"another institution", []string{"other"}, 1, eod.CodeArtifactNotFound},
-			{"no institution", []string{}, 1, eod.CodeArtifactNotFound},
+			{"everything", nil, 5, "", 4},
+			{"the institution", []string{"other", inst}, 5, "", 4},
+			{"another institution", []string{"other"}, 1, eod.CodeArtifactNotFound, 0},
+			{"no institution", []string{}, 1, eod.CodeArtifactNotFound, 0},
 		}
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
@@ -391,8 +392,28 @@ func TestArtifactScope(t *testing.T) {
 				if code(err) != tc.wantFile || (err == nil && (len(a.Content) == 0 || a.ContentType != "text/csv; charset=utf-8")) {
 					t.Errorf("Artifact = %+v, %v; want %q", a, err, tc.wantFile)
 				}
-				if _, err := r.Artifact(ctx, closeDate, "manifest-2026-11-21.json", tc.scope); err != nil {
-					t.Errorf("manifest: %v", err)
+				// The manifest lists the files in scope only; when that is
+				// all of them, it is the archived file.
+				m, err := r.Artifact(ctx, closeDate, "manifest-2026-11-21.json", tc.scope)
+				if err != nil {
+					t.Fatalf("manifest: %v", err)
+				}
+				var man struct {
+					Artifacts []struct {
+						InstitutionID string `json:"institution_id"`
+					} `json:"artifacts"`
+				}
+				if err := json.Unmarshal(m.Content, &man); err != nil || len(man.Artifacts) != tc.wantEntries {
+					t.Errorf("manifest %s: %d entries, %v; want %d", m.Content, len(man.Artifacts), err, tc.wantEntries)
+				}
+				if sum := sha(m.Content); m.SHA256 != sum || m.Size != int64(len(m.Content)) ||
+					(m.SHA256 == run.ManifestSHA256) != (tc.wantEntries == 4) {
+					t.Errorf("manifest SHA-256 %s, size %d; content %s, %d bytes; the run's %s", m.SHA256, m.Size, sum,
+						len(m.Content), run.ManifestSHA256)
+				}
+				if i := slices.IndexFunc(as, func(a *eod.Artifact) bool { return a.Step == eod.StepArchive }); i < 0 ||
+					as[i].SHA256 != m.SHA256 || as[i].Size != m.Size {
+					t.Errorf("listed manifest differs from the one read: %+v", as)
 				}
 			})
 		}

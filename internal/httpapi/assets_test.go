@@ -15,7 +15,7 @@ func TestAssets(t *testing.T) {
 		now := a.clock.Now()
 		var cny ledger.Asset
 		a.must(http.StatusCreated, a.admin, "POST", "/v1/assets", map[string]any{"code": "CNY", "scale": 2}, &cny, rid("asset-cny")...)
-		if want := (ledger.Asset{Code: "CNY", Scale: 2, CreatedAt: now}); cny != want {
+		if want := (ledger.Asset{Code: "CNY", Scale: 2, MaxAmount: ledger.DefaultMaxAmount(2), CreatedAt: now}); cny != want {
 			t.Errorf("created %+v, want %+v", cny, want)
 		}
 		a.auditOnce("asset-cny", "assets.create", "asset:CNY", a.admin)
@@ -42,7 +42,7 @@ func TestAssets(t *testing.T) {
 			for _, role := range auth.Roles() {
 				var got []ledger.Asset
 				a.with(t).must(http.StatusOK, a.newKey("root", role), "GET", "/v1/assets", nil, &got)
-				want := []ledger.Asset{cny, {Code: "JPY", Scale: 0, CreatedAt: now.Add(time.Hour)}}
+				want := []ledger.Asset{cny, {Code: "JPY", Scale: 0, MaxAmount: ledger.DefaultMaxAmount(0), CreatedAt: now.Add(time.Hour)}}
 				if diff := cmp.Diff(want, got); diff != "" {
 					t.Errorf("%s: assets (-want +got):\n%s", role, diff)
 				}

@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/suanpan/suanpan/internal/auth"
 	"github.com/suanpan/suanpan/internal/httpapi"
+	"github.com/suanpan/suanpan/internal/ledger"
 	"github.com/suanpan/suanpan/internal/payments"
 	"github.com/suanpan/suanpan/internal/recon"
 )
@@ -91,6 +92,7 @@ var authzMatrix = map[string]authzCase{
 	"POST /v1/assets":               {path: "/v1/assets", body: map[string]any{"code": "XTS", "scale": 2}, wrongRole: auth.RoleOperator, cross: crossForbidden, why: "assets are shared by all institutions: only root keys register them"},
 	"GET /v1/assets":                {path: "/v1/assets", cross: crossShared, why: everyRole + "; assets are shared reference data"},
 	"GET /v1/assets/{code}":         {path: "/v1/assets/CNY", cross: crossShared, why: everyRole + "; assets are shared reference data"},
+	"PATCH /v1/assets/{code}":       {path: "/v1/assets/CNY", body: map[string]any{"max_amount": ledger.DefaultMaxAmount(2)}, wrongRole: auth.RoleOperator, cross: crossForbidden, why: "assets are shared by all institutions: only root keys change their ceiling"},
 	"POST /v1/accounts":             {path: "/v1/accounts", body: map[string]any{"institution_id": "branch-a", "asset": "CNY", "code": "2001", "normal_side": "credit"}, wrongRole: auth.RolePoster, cross: crossForbidden},
 	"GET /v1/accounts":              {path: "/v1/accounts", cross: crossExcludes, why: everyRole},
 	"GET /v1/accounts/{id}":         {path: "/v1/accounts/{account}", cross: crossNotFound, why: everyRole},

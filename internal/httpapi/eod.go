@@ -60,14 +60,16 @@ func (s *Server) registerEOD() {
 		auth.EODRun, s.runEOD)
 	register(s, huma.Operation{OperationID: "list-eod-runs", Method: http.MethodGet, Path: "/eod/runs", Tags: tags,
 		Summary: "End-of-day runs", Description: "Newest date first, without their steps. A failed run's last_error is " +
-			"shown to keys of the root institution only."}, auth.EODRead, s.listEODRuns)
+			"shown to keys of the root institution only, and so is manifest_sha256 (the whole manifest's)."}, auth.EODRead, s.listEODRuns)
 	register(s, huma.Operation{OperationID: "get-eod-run", Method: http.MethodGet, Path: "/eod/runs/{date}", Tags: tags,
 		Summary: "A business day's close, step by step", Description: "The steps' outcomes and errors cover every " +
 			"institution (the trial balance, each institution's checks, channels and vouchers): only keys of the root " +
 			"institution see them; other keys see each step's status, and their institutions' files under reports."},
 		auth.EODRead, s.getEODRun)
 	register(s, huma.Operation{OperationID: "list-eod-reports", Method: http.MethodGet, Path: "/eod/runs/{date}/reports", Tags: tags,
-		Summary: "A day's reports", Description: "Those about the caller's institutions and the manifest, with size and SHA-256."},
+		Summary: "A day's reports", Description: "Those about the caller's institutions and the manifest, with size and SHA-256. " +
+			"The manifest lists the reports about the caller's institutions only; for keys of the root institution it is the " +
+			"archived file, whose SHA-256 is the run's manifest_sha256."},
 		auth.EODRead, s.listEODReports)
 	register(s, huma.Operation{OperationID: "get-eod-report", Method: http.MethodGet, Path: "/eod/runs/{date}/reports/{name}", Tags: tags,
 		Summary: "Download a report", Description: "The file as archived; its SHA-256 is in the manifest and the X-Content-SHA256 header.",
@@ -149,14 +151,15 @@ func inPath(err error) error {
 
 // eodRunFor is the run as the caller may see it. A day closes for every
 // institution, and what its steps found (the outcomes, the errors, the
-// run's last error) is about all of them: a key below the root sees the
-// steps' statuses only.
+// run's last error, the checksum of the whole manifest) is about all of
+// them: a key below the root sees the steps' statuses only, and the
+// checksum of its own view of the manifest in the reports.
 func eodRunFor(ctx context.Context, run *eod.Run) *eod.Run {
 	if principal(ctx).Root {
 		return run
 	}
 	out := *run
-	out.LastError = ""
+	out.LastError, out.ManifestSHA256 = "", ""
 	if run.Steps != nil {
 		out.Steps = make([]*eod.Step, len(run.Steps))
 		for i, st := range run.Steps {

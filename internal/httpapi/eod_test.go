@@ -104,7 +104,7 @@ func TestEOD(t *testing.T) {
 			}
 			a.must(http.StatusOK, viewerA, "GET", "/v1/eod/runs", nil, &list)
 			listed := done
-			listed.Steps = nil
+			listed.Steps, listed.ManifestSHA256 = nil, ""
 			if diff := cmp.Diff([]eod.Run{listed}, list.Items); diff != "" {
 				t.Errorf("runs (-want +got):\n%s", diff)
 			}
@@ -120,7 +120,7 @@ func TestEOD(t *testing.T) {
 			var got eod.Run
 			a.must(http.StatusOK, viewerA, "GET", "/v1/eod/runs/"+day, nil, &got)
 			want := done
-			want.Steps = nil
+			want.Steps, want.ManifestSHA256 = nil, ""
 			for _, s := range done.Steps {
 				c := *s
 				c.Outcome = nil
@@ -197,6 +197,28 @@ func TestEOD(t *testing.T) {
 			if diff := cmp.Diff([]string{"manifest-" + day + ".json", "vouchers-branch-a-" + day + ".csv", "vouchers-branch-a-" + day + ".json"},
 				mine); diff != "" {
 				t.Errorf("branch-a's reports (-want +got):\n%s", diff)
+			}
+			// Its manifest lists its files only.
+			var branchManifest eodManifest
+			resp, raw := a.raw(viewerA, "GET", "/v1/eod/runs/"+day+"/reports/manifest-"+day+".json", nil)
+			if err := json.Unmarshal(raw, &branchManifest); resp.StatusCode != http.StatusOK || err != nil {
+				t.Fatalf("branch-a's manifest: %d %s %v", resp.StatusCode, raw, err)
+			}
+			var listed []string
+			for _, e := range branchManifest.Artifacts {
+				listed = append(listed, e.Name)
+				if e.InstitutionID != "branch-a" || e.SHA256 != entries[e.Name] {
+					t.Errorf("branch-a's manifest lists %+v", e)
+				}
+			}
+			if diff := cmp.Diff([]string{"vouchers-branch-a-" + day + ".csv", "vouchers-branch-a-" + day + ".json"}, listed); diff != "" {
+				t.Errorf("branch-a's manifest (-want +got):\n%s", diff)
+			}
+			sum := sha256.Sum256(raw)
+			if m := a.reports(viewerA, day)[0]; m.SHA256 != hex.EncodeToString(sum[:]) || m.Size != int64(len(raw)) ||
+				resp.Header.Get("X-Content-SHA256") != m.SHA256 || m.SHA256 == done.ManifestSHA256 {
+				t.Errorf("branch-a's manifest listed as %+v, header %s, content SHA-256 %x (%d bytes)", m,
+					resp.Header.Get("X-Content-SHA256"), sum, len(raw))
 			}
 			a.must(http.StatusOK, viewerA, "GET", "/v1/eod/runs/"+day+"/reports/vouchers-branch-a-"+day+".csv", nil, nil)
 			a.fail(http.StatusNotFound, "artifact_not_found", "", viewerA, "GET", "/v1/eod/runs/"+day+"/reports/vouchers-root-"+day+".csv", nil)

@@ -103,6 +103,7 @@ var ledgerStatus = map[ledger.Code]int{
 	ledger.CodeAssetMismatch:           http.StatusUnprocessableEntity,
 	ledger.CodeInstitutionMismatch:     http.StatusUnprocessableEntity,
 	ledger.CodeOverflow:                http.StatusUnprocessableEntity,
+	ledger.CodeAmountTooLarge:          http.StatusUnprocessableEntity,
 	ledger.CodeInsufficientFunds:       http.StatusUnprocessableEntity,
 	ledger.CodeAccountFrozen:           http.StatusUnprocessableEntity,
 	ledger.CodeAccountClosed:           http.StatusUnprocessableEntity,

@@ -3,8 +3,10 @@ package httpapi
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -19,8 +21,16 @@ import (
 // balances, entries, reports.
 
 type assetBody struct {
-	Code  string `json:"code" pattern:"^[A-Z][A-Z0-9_]{0,15}$" doc:"Asset code, e.g. CNY or POINTS."`
-	Scale int    `json:"scale" minimum:"0" maximum:"18" doc:"Decimal places of the minor unit (CNY 2, JPY 0)."`
+	Code      string `json:"code" pattern:"^[A-Z][A-Z0-9_]{0,15}$" doc:"Asset code, e.g. CNY or POINTS."`
+	Scale     int    `json:"scale" minimum:"0" maximum:"18" doc:"Decimal places of the minor unit (CNY 2, JPY 0)."`
+	MaxAmount int64  `json:"max_amount,omitempty" minimum:"1" doc:"The largest amount one operation may move, minor units; default a trillion major units, at most 10^18 minor units."`
+}
+
+type assetUpdateIn struct {
+	Code string `path:"code" maxLength:"16"`
+	Body struct {
+		MaxAmount int64 `json:"max_amount" minimum:"1" doc:"The largest amount one operation may move from now on, minor units."`
+	}
 }
 
 type assetOut struct {
@@ -102,6 +112,10 @@ func (s *Server) registerLedger() {
 		Summary: "List assets"}, auth.LedgerRead, s.listAssets)
 	register(s, huma.Operation{OperationID: "get-asset", Method: http.MethodGet, Path: "/assets/{code}", Tags: []string{"Assets"},
 		Summary: "Get an asset"}, auth.LedgerRead, s.getAsset)
+	register(s, huma.Operation{OperationID: "update-asset", Method: http.MethodPatch, Path: "/assets/{code}", Tags: []string{"Assets"},
+		Summary: "Change an asset's ceiling", Description: "Sets max_amount, the largest amount one operation (a posting, order, " +
+			"proposal, top-up, …) may move in the asset; requests above it are refused with amount_too_large. Only keys of the " +
+			"root institution may change it; the change is audited as assets.update."}, auth.AssetsWrite, s.updateAsset)
 
 	s.registerAccounts()
 
@@ -145,8 +159,22 @@ func (s *Server) createAsset(ctx context.Context, in *struct{ Body assetBody }) 
 	if err := rootOnly(ctx, "assets are shared by every institution"); err != nil {
 		return nil, err
 	}
-	a, err := s.Ledger.CreateAsset(ctx, in.Body.Code, in.Body.Scale, func(ctx context.Context, tx *sql.Tx, a *ledger.Asset) error {
-		return s.audit(ctx, "assets.create", "asset:"+a.Code, "", nil, a)(ctx, tx)
+	a, err := s.Ledger.RegisterAsset(ctx, ledger.NewAsset{Code: in.Body.Code, Scale: in.Body.Scale, MaxAmount: in.Body.MaxAmount},
+		func(ctx context.Context, tx *sql.Tx, a *ledger.Asset) error {
+			return s.audit(ctx, "assets.create", "asset:"+a.Code, "", nil, a)(ctx, tx)
+		})
+	if err != nil {
+		return nil, err
+	}
+	return &assetOut{Body: a}, nil
+}
+
+func (s *Server) updateAsset(ctx context.Context, in *assetUpdateIn) (*assetOut, error) {
+	if err := rootOnly(ctx, "assets are shared by every institution"); err != nil {
+		return nil, err
+	}
+	a, err := s.Ledger.SetMaxAmount(ctx, in.Code, in.Body.MaxAmount, func(ctx context.Context, tx *sql.Tx, before, after *ledger.Asset) error {
+		return s.audit(ctx, "assets.update", "asset:"+after.Code, "", before, after)(ctx, tx)
 	})
 	if err != nil {
 		return nil, err
@@ -274,6 +302,10 @@ func (s *Server) submitOne(ctx context.Context, key, op string, body any, req le
 		req.Writes = append(req.Writes, s.record(k, false))
 	}
 	tr, err := s.Ledger.Post(ctx, req)
+	var le *ledger.Error
+	if errors.As(err, &le) {
+		err = s.hideForeign(ctx, le, req.Postings)
+	}
 	if ledger.ErrorCode(err) == ledger.CodeWriteFailed && k != nil {
 		// Most likely a concurrent request with the same key won the race.
 		if out, rerr := s.replay(ctx, k); out != nil || rerr != nil {
@@ -284,6 +316,31 @@ func (s *Server) submitOne(ctx context.Context, key, op string, body any, req le
 		return nil, err
 	}
 	return &transactionOut{Body: s.transactionView(ctx, tr)}, nil
+}
+
+// hideForeign answers a posting's account that the caller's key may not
+// see exactly as the ledger answers an unknown one. The ledger checks
+// accounts against the transaction's institution, not the key's scope:
+// its institution_mismatch would tell a caller that an ID it guessed is an
+// account of another institution. A head office that sees the account
+// keeps the mismatch, which is then news to nobody.
+func (s *Server) hideForeign(ctx context.Context, e *ledger.Error, ps []ledger.Posting) *ledger.Error {
+	if e.Code != ledger.CodeInstitutionMismatch {
+		return e
+	}
+	var i int
+	var side string
+	if _, err := fmt.Sscanf(strings.Replace(e.Field, "].", "] ", 1), "postings[%d] %s", &i, &side); err != nil || i < 0 || i >= len(ps) {
+		return e
+	}
+	id := ps[i].Credit
+	if side == string(ledger.Debit) {
+		id = ps[i].Debit
+	}
+	if a, err := s.Ledger.GetAccount(ctx, id); err == nil && principal(ctx).InScope(a.InstitutionID) {
+		return e
+	}
+	return &ledger.Error{Code: ledger.CodeAccountNotFound, Field: e.Field, Message: "account " + id + " not found"}
 }
 
 // replayed returns the transaction a request whose Idempotency-Key was
@@ -420,6 +477,7 @@ func (s *Server) createBatch(ctx context.Context, in *batchIn) (*batchOut, error
 	out.Body.Results = make([]BatchResult, len(res))
 	for i, r := range res {
 		if r.Err != nil {
+			r.Err = s.hideForeign(ctx, r.Err, reqs[i].Postings)
 			field := ""
 			if r.Err.Field != "" {
 				field = fmt.Sprintf("body.items[%d].%s", i, r.Err.Field)

@@ -22,8 +22,8 @@ func TestCreateAsset(t *testing.T) {
 			// wantErr is the refusal; Field "-" means the field is not checked.
 			wantErr rejection
 		}{
-			{name: "new asset", code: "USD", scale: 2, want: &ledger.Asset{Code: "USD", Scale: 2, CreatedAt: t0.Add(time.Hour)}},
-			{name: "same code and scale is idempotent", code: "CNY", scale: 2, want: &ledger.Asset{Code: "CNY", Scale: 2, CreatedAt: t0}},
+			{name: "new asset", code: "USD", scale: 2, want: &ledger.Asset{Code: "USD", Scale: 2, MaxAmount: 1e14, CreatedAt: t0.Add(time.Hour)}},
+			{name: "same code and scale is idempotent", code: "CNY", scale: 2, want: &ledger.Asset{Code: "CNY", Scale: 2, MaxAmount: 1e14, CreatedAt: t0}},
 			{name: "same code, another scale", code: "CNY", scale: 3, wantErr: rejection{Code: ledger.CodeAssetExists}},
 			{name: "JPY with CNY's scale", code: "JPY", scale: 2, wantErr: rejection{Code: ledger.CodeAssetExists}},
 			{name: "lower-case code", code: "usd", scale: 2, wantErr: rejection{ledger.CodeInvalidRequest, "code"}},
@@ -52,8 +52,8 @@ func TestCreateAsset(t *testing.T) {
 		if err != nil {
 			t.Fatalf("ListAssets: %v", err)
 		}
-		want := []*ledger.Asset{{Code: "CNY", Scale: 2, CreatedAt: t0}, {Code: "JPY", Scale: 0, CreatedAt: t0},
-			{Code: "USD", Scale: 2, CreatedAt: t0.Add(time.Hour)}}
+		want := []*ledger.Asset{{Code: "CNY", Scale: 2, MaxAmount: 1e14, CreatedAt: t0}, {Code: "JPY", Scale: 0, MaxAmount: 1e12, CreatedAt: t0},
+			{Code: "USD", Scale: 2, MaxAmount: 1e14, CreatedAt: t0.Add(time.Hour)}}
 		if diff := cmp.Diff(want, assets); diff != "" {
 			t.Errorf("ListAssets (-want +got):\n%s", diff)
 		}

@@ -71,6 +71,7 @@ type batch struct {
 	conn     *sql.Conn                 // the connection tx runs on
 	epoch    int64                     // the account cache's, when the batch began
 	before   map[*Account]Balances     // balances before the request being applied
+	limits   map[string]*Asset         // the assets transfers and holds post in, for their ceilings
 }
 
 type staged struct {
@@ -102,6 +103,9 @@ func (b *batch) run(jobs []*job) error {
 		}
 	}
 	if err := b.load(jobs); err != nil {
+		return err
+	}
+	if err := b.loadLimits(jobs); err != nil {
 		return err
 	}
 	for _, j := range jobs {
@@ -549,6 +553,9 @@ func (b *batch) apply1(r *Request, tr *Transaction) *Error {
 		kind := EntryPosted
 		if r.Kind == KindHold {
 			kind = EntryPending
+		}
+		if err := b.checkLimits(r); err != nil {
+			return err
 		}
 		if err := b.post(tr, ps, kind, true); err != nil {
 			return err

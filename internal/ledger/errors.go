@@ -14,6 +14,7 @@ const (
 	CodeInvalidRequest          Code = "invalid_request"            // a field is missing, malformed or not allowed here
 	CodeInvalidAmount           Code = "invalid_amount"             // an amount is zero, negative or out of range
 	CodeOverflow                Code = "overflow"                   // a balance would leave the int64 range
+	CodeAmountTooLarge          Code = "amount_too_large"           // an amount exceeds its asset's ceiling per operation
 	CodeAssetNotFound           Code = "asset_not_found"            // no asset with that code
 	CodeAssetExists             Code = "asset_exists"               // an asset with that code exists with another scale
 	CodeAccountNotFound         Code = "account_not_found"          // no such account (in the caller's institution)

@@ -390,6 +390,10 @@ func TestOverflow(t *testing.T) {
 	t.Parallel()
 	const half = math.MaxInt64/2 + 1
 	each(t, func(t *testing.T, e *env) {
+		// Beyond any default ceiling: what is tested is the int64 range.
+		if _, err := e.l.SetMaxAmount(e.ctx, "CNY", math.MaxInt64); err != nil {
+			t.Fatal(err)
+		}
 		unconstrained := func() (*ledger.Account, *ledger.Account) {
 			return e.account("CNY", ledger.Debit, ledger.OverdraftUnlimited, 0),
 				e.account("CNY", ledger.Credit, ledger.OverdraftUnlimited, 0)

@@ -3,6 +3,7 @@ package ledger_test
 import (
 	"context"
 	"errors"
+	"math"
 	"testing"
 	"time"
 
@@ -202,7 +203,7 @@ func TestVerifyDetectsTampering(t *testing.T) {
 func TestVerifyLargeTurnover(t *testing.T) {
 	t.Parallel()
 	each(t, func(t *testing.T, e *env) {
-		if _, err := e.l.CreateAsset(e.ctx, "TOKEN", 18); err != nil {
+		if _, err := e.l.RegisterAsset(e.ctx, ledger.NewAsset{Code: "TOKEN", Scale: 18, MaxAmount: math.MaxInt64}); err != nil {
 			t.Fatalf("CreateAsset: %v", err)
 		}
 		unit := int64(1_000_000_000_000_000_000) // one TOKEN

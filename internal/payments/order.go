@@ -303,6 +303,11 @@ func (s *Service) Create(ctx context.Context, r OrderRequest) (o *Order, duplica
 	if acct.Asset != ch.Asset {
 		return nil, false, invalid("account", "account %s holds %s; channel %s moves %s", r.Account, acct.Asset, ch.Code, ch.Asset)
 	}
+	// Before any channel is called: an amount past the asset's ceiling is
+	// a typing error or an attack, never a payment.
+	if err := s.ledger.CheckAmount(ctx, ch.Asset, r.Amount, "amount"); err != nil {
+		return nil, false, err
+	}
 	fee, err := ch.Params.fee(r.Direction, r.Amount)
 	if err != nil {
 		return nil, false, invalid("amount", "the channel fee of %d overflows", r.Amount)
