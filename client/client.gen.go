@@ -2514,8 +2514,17 @@ type AssetBody struct {
 	// Code Asset code, e.g. CNY or POINTS.
 	Code string `json:"code"`
 
+	// MaxAmount The largest amount one operation may move, minor units; default a trillion major units, at most 10^18 minor units.
+	MaxAmount *int64 `json:"max_amount,omitempty"`
+
 	// Scale Decimal places of the minor unit (CNY 2, JPY 0).
 	Scale int64 `json:"scale"`
+}
+
+// AssetUpdateInBody defines model for AssetUpdateInBody.
+type AssetUpdateInBody struct {
+	// MaxAmount The largest amount one operation may move from now on, minor units.
+	MaxAmount int64 `json:"max_amount"`
 }
 
 // AttemptListBody defines model for AttemptListBody.
@@ -3508,6 +3517,7 @@ type KeyBodyRole string
 type LedgerAsset struct {
 	Code      string    `json:"code"`
 	CreatedAt time.Time `json:"created_at"`
+	MaxAmount int64     `json:"max_amount"`
 	Scale     int64     `json:"scale"`
 }
 
@@ -5155,6 +5165,9 @@ type RejectAdjustmentJSONRequestBody = DecideAdjustmentInBody
 // CreateAssetJSONRequestBody defines body for CreateAsset for application/json ContentType.
 type CreateAssetJSONRequestBody = AssetBody
 
+// UpdateAssetJSONRequestBody defines body for UpdateAsset for application/json ContentType.
+type UpdateAssetJSONRequestBody = AssetUpdateInBody
+
 // VerifyAuditJSONRequestBody defines body for VerifyAudit for application/json ContentType.
 type VerifyAuditJSONRequestBody = VerifyAuditInBody
 
@@ -5761,6 +5774,28 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/assets/{code} (the `GetAsset` operationId).
 	GetAsset(ctx context.Context, code string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// UpdateAssetWithBody Change an asset's ceiling
+	//
+	// Sets max_amount, the largest amount one operation (a posting, order, proposal, top-up, …) may move in the asset; requests above it are refused with amount_too_large. Only keys of the root institution may change it; the change is audited as assets.update.
+	//
+	// Requires the `assets:write` permission.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /v1/assets/{code} (the `UpdateAsset` operationId).
+	UpdateAssetWithBody(ctx context.Context, code string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateAsset Change an asset's ceiling
+	//
+	// Sets max_amount, the largest amount one operation (a posting, order, proposal, top-up, …) may move in the asset; requests above it are refused with amount_too_large. Only keys of the root institution may change it; the change is audited as assets.update.
+	//
+	// Requires the `assets:write` permission.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /v1/assets/{code} (the `UpdateAsset` operationId).
+	UpdateAsset(ctx context.Context, code string, body UpdateAssetJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListAudit Read the audit log
 	//
 	// Records of the caller's institutions in chain order.
@@ -6071,7 +6106,7 @@ type ClientInterface interface {
 
 	// ListEodRuns End-of-day runs
 	//
-	// Newest date first, without their steps. A failed run's last_error is shown to keys of the root institution only.
+	// Newest date first, without their steps. A failed run's last_error is shown to keys of the root institution only, and so is manifest_sha256 (the whole manifest's).
 	//
 	// Requires the `eod:read` permission.
 	//
@@ -6111,7 +6146,7 @@ type ClientInterface interface {
 
 	// ListEodReports A day's reports
 	//
-	// Those about the caller's institutions and the manifest, with size and SHA-256.
+	// Those about the caller's institutions and the manifest, with size and SHA-256. The manifest lists the reports about the caller's institutions only; for keys of the root institution it is the archived file, whose SHA-256 is the run's manifest_sha256.
 	//
 	// Requires the `eod:read` permission.
 	//
@@ -8186,6 +8221,48 @@ func (c *Client) GetAsset(ctx context.Context, code string, reqEditors ...Reques
 	return c.Client.Do(req)
 }
 
+// UpdateAssetWithBody Change an asset's ceiling
+//
+// Sets max_amount, the largest amount one operation (a posting, order, proposal, top-up, …) may move in the asset; requests above it are refused with amount_too_large. Only keys of the root institution may change it; the change is audited as assets.update.
+//
+// Requires the `assets:write` permission.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /v1/assets/{code} (the `UpdateAsset` operationId).
+func (c *Client) UpdateAssetWithBody(ctx context.Context, code string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateAssetRequestWithBody(c.Server, code, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateAsset Change an asset's ceiling
+//
+// Sets max_amount, the largest amount one operation (a posting, order, proposal, top-up, …) may move in the asset; requests above it are refused with amount_too_large. Only keys of the root institution may change it; the change is audited as assets.update.
+//
+// Requires the `assets:write` permission.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /v1/assets/{code} (the `UpdateAsset` operationId).
+func (c *Client) UpdateAsset(ctx context.Context, code string, body UpdateAssetJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateAssetRequest(c.Server, code, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListAudit Read the audit log
 //
 // Records of the caller's institutions in chain order.
@@ -8792,7 +8869,7 @@ func (c *Client) EnvelopeClaim(ctx context.Context, id string, body EnvelopeClai
 
 // ListEodRuns End-of-day runs
 //
-// Newest date first, without their steps. A failed run's last_error is shown to keys of the root institution only.
+// Newest date first, without their steps. A failed run's last_error is shown to keys of the root institution only, and so is manifest_sha256 (the whole manifest's).
 //
 // Requires the `eod:read` permission.
 //
@@ -8872,7 +8949,7 @@ func (c *Client) GetEodRun(ctx context.Context, date string, reqEditors ...Reque
 
 // ListEodReports A day's reports
 //
-// Those about the caller's institutions and the manifest, with size and SHA-256.
+// Those about the caller's institutions and the manifest, with size and SHA-256. The manifest lists the reports about the caller's institutions only; for keys of the root institution it is the archived file, whose SHA-256 is the run's manifest_sha256.
 //
 // Requires the `eod:read` permission.
 //
@@ -12748,6 +12825,53 @@ func NewGetAssetRequest(server string, code string) (*http.Request, error) {
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewUpdateAssetRequest calls the generic UpdateAsset builder with application/json body
+func NewUpdateAssetRequest(server string, code string, body UpdateAssetJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := runtime.JSONMarshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateAssetRequestWithBody(server, code, "application/json", bodyReader)
+}
+
+// NewUpdateAssetRequestWithBody constructs an http.Request for the UpdateAsset method, with any body, and a specified content type
+func NewUpdateAssetRequestWithBody(server string, code string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "code", code, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := "/v1/assets/" + pathParam0
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -19013,6 +19137,28 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/assets/{code} (the `GetAsset` operationId).
 	GetAssetWithResponse(ctx context.Context, code string, reqEditors ...RequestEditorFn) (*GetAssetResponse, error)
 
+	// UpdateAssetWithBodyWithResponse Change an asset's ceiling
+	//
+	// Sets max_amount, the largest amount one operation (a posting, order, proposal, top-up, …) may move in the asset; requests above it are refused with amount_too_large. Only keys of the root institution may change it; the change is audited as assets.update.
+	//
+	// Requires the `assets:write` permission.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/assets/{code} (the `UpdateAsset` operationId).
+	UpdateAssetWithBodyWithResponse(ctx context.Context, code string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateAssetResponse, error)
+
+	// UpdateAssetWithResponse Change an asset's ceiling
+	//
+	// Sets max_amount, the largest amount one operation (a posting, order, proposal, top-up, …) may move in the asset; requests above it are refused with amount_too_large. Only keys of the root institution may change it; the change is audited as assets.update.
+	//
+	// Requires the `assets:write` permission.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/assets/{code} (the `UpdateAsset` operationId).
+	UpdateAssetWithResponse(ctx context.Context, code string, body UpdateAssetJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateAssetResponse, error)
+
 	// ListAuditWithResponse Read the audit log
 	//
 	// Records of the caller's institutions in chain order.
@@ -19345,7 +19491,7 @@ type ClientWithResponsesInterface interface {
 
 	// ListEodRunsWithResponse End-of-day runs
 	//
-	// Newest date first, without their steps. A failed run's last_error is shown to keys of the root institution only.
+	// Newest date first, without their steps. A failed run's last_error is shown to keys of the root institution only, and so is manifest_sha256 (the whole manifest's).
 	//
 	// Requires the `eod:read` permission.
 	//
@@ -19389,7 +19535,7 @@ type ClientWithResponsesInterface interface {
 
 	// ListEodReportsWithResponse A day's reports
 	//
-	// Those about the caller's institutions and the manifest, with size and SHA-256.
+	// Those about the caller's institutions and the manifest, with size and SHA-256. The manifest lists the reports about the caller's institutions only; for keys of the root institution it is the archived file, whose SHA-256 is the run's manifest_sha256.
 	//
 	// Requires the `eod:read` permission.
 	//
@@ -21842,6 +21988,50 @@ func (r GetAssetResponse) Bytes() []byte {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetAssetResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UpdateAssetResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *LedgerAsset
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateAssetResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateAssetResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r UpdateAssetResponse) Bytes() []byte {
+	return r.Body
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateAssetResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -27700,6 +27890,40 @@ func (c *ClientWithResponses) GetAssetWithResponse(ctx context.Context, code str
 	return ParseGetAssetResponse(rsp)
 }
 
+// UpdateAssetWithBodyWithResponse Change an asset's ceiling
+//
+// Sets max_amount, the largest amount one operation (a posting, order, proposal, top-up, …) may move in the asset; requests above it are refused with amount_too_large. Only keys of the root institution may change it; the change is audited as assets.update.
+//
+// Requires the `assets:write` permission.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/assets/{code} (the `UpdateAsset` operationId).
+func (c *ClientWithResponses) UpdateAssetWithBodyWithResponse(ctx context.Context, code string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateAssetResponse, error) {
+	rsp, err := c.UpdateAssetWithBody(ctx, code, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateAssetResponse(rsp)
+}
+
+// UpdateAssetWithResponse Change an asset's ceiling
+//
+// Sets max_amount, the largest amount one operation (a posting, order, proposal, top-up, …) may move in the asset; requests above it are refused with amount_too_large. Only keys of the root institution may change it; the change is audited as assets.update.
+//
+// Requires the `assets:write` permission.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/assets/{code} (the `UpdateAsset` operationId).
+func (c *ClientWithResponses) UpdateAssetWithResponse(ctx context.Context, code string, body UpdateAssetJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateAssetResponse, error) {
+	rsp, err := c.UpdateAsset(ctx, code, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateAssetResponse(rsp)
+}
+
 // ListAuditWithResponse Read the audit log
 //
 // Records of the caller's institutions in chain order.
@@ -28208,7 +28432,7 @@ func (c *ClientWithResponses) EnvelopeClaimWithResponse(ctx context.Context, id 
 
 // ListEodRunsWithResponse End-of-day runs
 //
-// Newest date first, without their steps. A failed run's last_error is shown to keys of the root institution only.
+// Newest date first, without their steps. A failed run's last_error is shown to keys of the root institution only, and so is manifest_sha256 (the whole manifest's).
 //
 // Requires the `eod:read` permission.
 //
@@ -28276,7 +28500,7 @@ func (c *ClientWithResponses) GetEodRunWithResponse(ctx context.Context, date st
 
 // ListEodReportsWithResponse A day's reports
 //
-// Those about the caller's institutions and the manifest, with size and SHA-256.
+// Those about the caller's institutions and the manifest, with size and SHA-256. The manifest lists the reports about the caller's institutions only; for keys of the root institution it is the archived file, whose SHA-256 is the run's manifest_sha256.
 //
 // Requires the `eod:read` permission.
 //
@@ -31674,6 +31898,60 @@ func ParseGetAssetResponse(rsp *http.Response) (*GetAssetResponse, error) {
 	}
 
 	response := &GetAssetResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest LedgerAsset
+		if err := runtime.JSONUnmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := runtime.JSONUnmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := runtime.JSONUnmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := runtime.JSONUnmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := runtime.JSONUnmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUpdateAssetResponse parses an HTTP response from a UpdateAssetWithResponse call
+func ParseUpdateAssetResponse(rsp *http.Response) (*UpdateAssetResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateAssetResponse{
 		Body:         bodyBytes,
 		HTTPResponse: rsp,
 	}

@@ -191,6 +191,7 @@ type AssetsCmd struct {
 	Create AssetsCreateCmd `cmd:"" help:"Register an asset (a currency or points) with its scale."`
 	List   AssetsListCmd   `cmd:"" help:"List the assets."`
 	Get    AssetsGetCmd    `cmd:"" help:"Show an asset."`
+	Update AssetsUpdateCmd `cmd:"" help:"Change an asset's ceiling: the largest amount one operation may move."`
 }
 
 // AssetsCreateCmd registers an asset.
@@ -198,6 +199,7 @@ type AssetsCreateCmd struct {
 	client `embed:""`
 	Code   string `arg:"" help:"Code of the asset, e.g. CNY."`
 	Scale  int64  `required:"" help:"Digits after the decimal point of its amounts, e.g. 2 for CNY: amounts are in minor units of 10^-scale."`
+	Max    int64  `name:"max-amount" placeholder:"MINOR" help:"The largest amount one operation may move, in minor units (default: a trillion major units)."`
 }
 
 // Run registers the asset and prints it.
@@ -206,7 +208,11 @@ func (c *AssetsCreateCmd) Run(ctx context.Context, a *app) error {
 	if err != nil {
 		return err
 	}
-	r, err := api.CreateAssetWithResponse(ctx, sdk.AssetBody{Code: c.Code, Scale: c.Scale})
+	body := sdk.AssetBody{Code: c.Code, Scale: c.Scale}
+	if c.Max != 0 {
+		body.MaxAmount = &c.Max
+	}
+	r, err := api.CreateAssetWithResponse(ctx, body)
 	as, _, err := jsonOf(r, err, func() *sdk.LedgerAsset { return r.JSON201 })
 	if err != nil {
 		return err
@@ -214,7 +220,37 @@ func (c *AssetsCreateCmd) Run(ctx context.Context, a *app) error {
 	if c.JSON {
 		return printJSON(a.stdout, r.Body)
 	}
-	return fields(a.stdout, "code", as.Code, "scale", strconv.FormatInt(as.Scale, 10), "created", timeText(as.CreatedAt))
+	return printAsset(a, as)
+}
+
+// printAsset prints an asset's fields.
+func printAsset(a *app, as *sdk.LedgerAsset) error {
+	return fields(a.stdout, "code", as.Code, "scale", strconv.FormatInt(as.Scale, 10),
+		"max amount", strconv.FormatInt(as.MaxAmount, 10), "created", timeText(as.CreatedAt))
+}
+
+// AssetsUpdateCmd changes an asset's ceiling.
+type AssetsUpdateCmd struct {
+	client `embed:""`
+	Code   string `arg:"" help:"Code of the asset."`
+	Max    int64  `name:"max-amount" required:"" placeholder:"MINOR" help:"The largest amount one operation may move from now on, in minor units."`
+}
+
+// Run changes the ceiling and prints the asset.
+func (c *AssetsUpdateCmd) Run(ctx context.Context, a *app) error {
+	api, err := c.api()
+	if err != nil {
+		return err
+	}
+	r, err := api.UpdateAssetWithResponse(ctx, c.Code, sdk.UpdateAssetJSONRequestBody{MaxAmount: c.Max})
+	as, _, err := jsonOf(r, err, func() *sdk.LedgerAsset { return r.JSON200 })
+	if err != nil {
+		return err
+	}
+	if c.JSON {
+		return printJSON(a.stdout, r.Body)
+	}
+	return printAsset(a, as)
 }
 
 // AssetsListCmd lists assets.
@@ -236,9 +272,9 @@ func (c *AssetsListCmd) Run(ctx context.Context, a *app) error {
 	if c.JSON {
 		return printJSON(a.stdout, r.Body)
 	}
-	t := newTable(a.stdout, "CODE", "SCALE", "CREATED")
+	t := newTable(a.stdout, "CODE", "SCALE", "MAX AMOUNT", "CREATED")
 	for _, as := range *list {
-		t.row(as.Code, strconv.FormatInt(as.Scale, 10), timeText(as.CreatedAt))
+		t.row(as.Code, strconv.FormatInt(as.Scale, 10), strconv.FormatInt(as.MaxAmount, 10), timeText(as.CreatedAt))
 	}
 	return t.flush()
 }
@@ -263,7 +299,7 @@ func (c *AssetsGetCmd) Run(ctx context.Context, a *app) error {
 	if c.JSON {
 		return printJSON(a.stdout, r.Body)
 	}
-	return fields(a.stdout, "code", as.Code, "scale", strconv.FormatInt(as.Scale, 10), "created", timeText(as.CreatedAt))
+	return printAsset(a, as)
 }
 
 // ProductsCreateCmd creates a product from its definition.

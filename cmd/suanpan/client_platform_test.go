@@ -19,9 +19,12 @@ func TestClientPlatform(t *testing.T) {
 			url, key := b.url, b.key
 
 			t.Run("assets", func(t *testing.T) {
-				clientRun(t, url, key, exitOK, []string{"code     USD", "scale    2"}, "assets", "create", "USD", "--scale", "2")
-				clientRun(t, url, key, exitOK, []string{"CNY", "USD"}, "assets", "list")
-				clientRun(t, url, key, exitOK, []string{"code     CNY", "scale    2"}, "assets", "get", "CNY")
+				clientRun(t, url, key, exitOK, []string{"code        USD", "scale       2", "max amount  100000000000000"}, "assets", "create", "USD", "--scale", "2")
+				clientRun(t, url, key, exitOK, []string{"code        JPY", "max amount  5000000"}, "assets", "create", "JPY", "--scale", "0", "--max-amount", "5000000")
+				clientRun(t, url, key, exitOK, []string{"CNY", "USD", "JPY   0      5000000"}, "assets", "list")
+				clientRun(t, url, key, exitOK, []string{"code        CNY", "scale       2"}, "assets", "get", "CNY")
+				clientRun(t, url, key, exitOK, []string{"code        USD", "max amount  99"}, "assets", "update", "USD", "--max-amount", "99")
+				clientRun(t, url, key, exitError, []string{"HTTP 422"}, "assets", "update", "USD", "--max-amount", "0")
 				clientRun(t, url, key, exitError, []string{"HTTP 404"}, "assets", "get", "XXX")
 				clientRun(t, url, key, exitError, []string{"HTTP 4"}, "assets", "create", "USD", "--scale", "3")
 			})
