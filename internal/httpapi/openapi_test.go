@@ -7,10 +7,12 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/suanpan/suanpan/internal/httpapi/docsui"
 	"github.com/suanpan/suanpan/internal/store"
 	"github.com/suanpan/suanpan/internal/store/storetest"
 )
@@ -107,4 +109,43 @@ func TestOpenAPIUpToDate(t *testing.T) {
 			t.Errorf("served document (-generated +served):\n%s", diff)
 		}
 	})
+}
+
+// TestDocsOffline checks that the /docs page and everything it references
+// are served by the server itself: the page must render without internet
+// access.
+func TestDocsOffline(t *testing.T) {
+	a := newAPI(t, storetest.Open(t, store.SQLite))
+	resp, page := a.raw("", "GET", "/docs", nil)
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+		t.Fatalf("GET /docs: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	if m := regexp.MustCompile(`(?i)(https?:)?//[a-z0-9.-]+`).FindAllString(string(page), -1); len(m) != 0 {
+		t.Errorf("/docs references other hosts: %q", m)
+	}
+	csp := resp.Header.Get("Content-Security-Policy")
+	if !strings.Contains(csp, "default-src 'none'") || strings.Contains(csp, "http") {
+		t.Errorf("/docs Content-Security-Policy %q lets the page load from other hosts", csp)
+	}
+	refs := regexp.MustCompile(`(?i)(?:src|href|spec-url)="([^"]*)"`).FindAllStringSubmatch(string(page), -1)
+	if len(refs) < 2 {
+		t.Fatalf("/docs references %q, want its script and the document", refs)
+	}
+	for _, ref := range refs {
+		path := ref[1]
+		if !strings.HasPrefix(path, "/") || strings.HasPrefix(path, "//") {
+			t.Errorf("/docs references %q, not a path of this server", path)
+			continue
+		}
+		resp, body := a.raw("", "GET", path, nil)
+		if resp.StatusCode != http.StatusOK || len(body) == 0 {
+			t.Errorf("GET %s (referenced by /docs): %d, %d bytes", path, resp.StatusCode, len(body))
+		}
+	}
+	for _, path := range docsui.Assets() {
+		if resp, _ := a.raw("", "GET", path, nil); resp.StatusCode != http.StatusOK {
+			t.Errorf("GET %s: %d", path, resp.StatusCode)
+		}
+	}
+	checkProblem(t, a.do("", "GET", "/docs/no-such-file.js", nil, nil), http.StatusNotFound, "not_found")
 }

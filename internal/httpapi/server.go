@@ -31,6 +31,7 @@ import (
 	"github.com/suanpan/suanpan/internal/auth"
 	"github.com/suanpan/suanpan/internal/clock"
 	"github.com/suanpan/suanpan/internal/eod"
+	"github.com/suanpan/suanpan/internal/httpapi/docsui"
 	"github.com/suanpan/suanpan/internal/jobs"
 	"github.com/suanpan/suanpan/internal/ledger"
 	"github.com/suanpan/suanpan/internal/outbox"
@@ -158,8 +159,19 @@ func New(d Deps, cfg Config) *Server {
 	hc.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"apiKey": {Type: "http", Scheme: "bearer", Description: "An API key: sp_<id>_<secret>."},
 	}
+	// The document's paths carry /v1; a server is wherever it is deployed.
+	hc.Servers = []*huma.Server{{
+		URL:         "{scheme}://{host}",
+		Description: "A Suanpan server (`suanpan serve` listens on 127.0.0.1:8080 unless told otherwise).",
+		Variables: map[string]*huma.ServerVariable{
+			"scheme": {Enum: []string{"http", "https"}, Default: "http", Description: "https behind a TLS listener or proxy."},
+			"host":   {Default: "127.0.0.1:8080", Description: "The server's host and port."},
+		},
+	}}
 	hc.OpenAPIPath = "/openapi"
-	hc.DocsPath = "/docs"
+	// huma's own docs page loads its renderer from a CDN; ours is embedded
+	// (docsui.Register below).
+	hc.DocsPath = ""
 	hc.SchemasPath = "/schemas"
 	hc.CreateHooks = nil // no $schema links injected into response bodies
 	hc.Components.Schemas = huma.NewMapRegistry("#/components/schemas/", schemaName)
@@ -193,6 +205,7 @@ func New(d Deps, cfg Config) *Server {
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	s.mux.HandleFunc("GET /readyz", s.handleReady)
+	docsui.Register(s.mux)
 	if d.Registry != nil {
 		s.mux.Handle("GET /metrics", promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{Registry: d.Registry}))
 	}
