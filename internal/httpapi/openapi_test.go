@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -51,6 +55,7 @@ func TestOpenAPIUpToDate(t *testing.T) {
 
 	var doc struct {
 		OpenAPI string                                `json:"openapi"`
+		Servers []struct{ URL string }                `json:"servers"`
 		Paths   map[string]map[string]json.RawMessage `json:"paths"`
 	}
 	if err := json.Unmarshal(got, &doc); err != nil {
@@ -59,12 +64,22 @@ func TestOpenAPIUpToDate(t *testing.T) {
 	if !strings.HasPrefix(doc.OpenAPI, "3.1") {
 		t.Errorf("openapi %q, want 3.1", doc.OpenAPI)
 	}
+	if len(doc.Servers) == 0 {
+		t.Errorf("the document declares no servers")
+	}
 	// Public routes (a channel's callback) authenticate otherwise.
 	public := map[string]bool{}
 	for _, r := range a.srv.Routes() {
 		if r.Permission == "" {
 			public[r.OperationID] = true
 		}
+	}
+	type response struct {
+		Content map[string]struct {
+			Schema struct {
+				Ref string `json:"$ref"`
+			} `json:"schema"`
+		} `json:"content"`
 	}
 	ops := 0
 	for path, item := range doc.Paths {
@@ -73,24 +88,49 @@ func TestOpenAPIUpToDate(t *testing.T) {
 		}
 		for method, raw := range item {
 			var op struct {
-				OperationID string                `json:"operationId"`
-				Security    []map[string][]string `json:"security"`
-				Responses   map[string]any        `json:"responses"`
+				OperationID string                 `json:"operationId"`
+				Security    *[]map[string][]string `json:"security"`
+				Parameters  []struct{ In string }  `json:"parameters"`
+				RequestBody json.RawMessage        `json:"requestBody"`
+				Responses   map[string]response    `json:"responses"`
 			}
 			if err := json.Unmarshal(raw, &op); err != nil {
 				continue // not an operation (parameters, summary)
 			}
 			ops++
-			if public[op.OperationID] {
-				if len(op.Security) != 0 {
-					t.Errorf("public %s %s (%s) asks for %v", strings.ToUpper(method), path, op.OperationID, op.Security)
+			name := strings.ToUpper(method) + " " + path
+			want := []string{"400", "500", "504"}
+			switch {
+			case public[op.OperationID]:
+				// security: [] says so; without it a top-level
+				// requirement would apply.
+				if op.Security == nil || len(*op.Security) != 0 {
+					t.Errorf("public %s (%s) does not declare security: []", name, op.OperationID)
 				}
-			} else if len(op.Security) == 0 || op.Security[0]["apiKey"] == nil {
-				t.Errorf("%s %s (%s) has no security requirement", strings.ToUpper(method), path, op.OperationID)
+			case op.Security == nil || len(*op.Security) == 0 || (*op.Security)[0]["apiKey"] == nil:
+				t.Errorf("%s (%s) has no security requirement", name, op.OperationID)
+			default:
+				want = append(want, "401", "403", "429")
 			}
-			for _, status := range []string{"401", "403"} {
-				if op.Responses[status] == nil {
-					t.Errorf("%s %s documents no %s", strings.ToUpper(method), path, status)
+			if len(op.RequestBody) != 0 {
+				want = append(want, "413", "422")
+			}
+			for _, p := range op.Parameters {
+				if p.In == "path" {
+					want = append(want, "404", "422")
+				}
+			}
+			for _, status := range want {
+				if _, ok := op.Responses[status]; !ok {
+					t.Errorf("%s documents no %s", name, status)
+				}
+			}
+			for status, r := range op.Responses {
+				if status[0] != '4' && status[0] != '5' {
+					continue
+				}
+				if len(r.Content) != 1 || r.Content["application/problem+json"].Schema.Ref != "#/components/schemas/Problem" {
+					t.Errorf("%s: its %s answer is not documented as a problem: %+v", name, status, r.Content)
 				}
 			}
 		}
@@ -148,4 +188,104 @@ func TestDocsOffline(t *testing.T) {
 		}
 	}
 	checkProblem(t, a.do("", "GET", "/docs/no-such-file.js", nil, nil), http.StatusNotFound, "not_found")
+}
+
+// TestErrorCodesDocumented fails when an error code the server can return
+// is missing from the error table of docs/api.md, or the table lists a code
+// the code no longer has. The codes are the exported Code… constants of
+// the domain packages and the literal codes of this package's problems.
+func TestErrorCodesDocumented(t *testing.T) {
+	inCode := map[string]string{} // code → where it is defined
+	fset := token.NewFileSet()
+	parse := func(dir string, visit func(file string, n ast.Node)) {
+		t.Helper()
+		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+		if err != nil || len(files) == 0 {
+			t.Fatalf("no Go files in %s: %v", dir, err)
+		}
+		for _, name := range files {
+			if strings.HasSuffix(name, "_test.go") {
+				continue
+			}
+			f, err := parser.ParseFile(fset, name, nil, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ast.Inspect(f, func(n ast.Node) bool { visit(name, n); return true })
+		}
+	}
+	literal := func(file string, e ast.Expr) {
+		if lit, ok := e.(*ast.BasicLit); ok && lit.Kind == token.STRING {
+			if code, err := strconv.Unquote(lit.Value); err == nil {
+				inCode[code] = fset.Position(lit.Pos()).String()
+			}
+		}
+	}
+	for _, pkg := range []string{"ledger", "accounts", "auth", "payments", "recon", "eod", "outbox", "jobs"} {
+		parse(filepath.Join("..", pkg), func(file string, n ast.Node) {
+			vs, ok := n.(*ast.ValueSpec)
+			if !ok {
+				return
+			}
+			for i, name := range vs.Names {
+				if name.IsExported() && strings.HasPrefix(name.Name, "Code") && i < len(vs.Values) {
+					literal(file, vs.Values[i])
+				}
+			}
+		})
+	}
+	parse(".", func(file string, n ast.Node) {
+		switch n := n.(type) {
+		case *ast.CallExpr: // fail(ctx, status, code, …), coded(…), problemType(code)
+			if fn, ok := n.Fun.(*ast.Ident); ok {
+				switch {
+				case (fn.Name == "fail" || fn.Name == "coded") && len(n.Args) > 2:
+					literal(file, n.Args[2])
+				case fn.Name == "problemType" && len(n.Args) == 1:
+					literal(file, n.Args[0])
+				}
+			}
+		case *ast.AssignStmt: // code = "…" (newProblem)
+			if id, ok := n.Lhs[0].(*ast.Ident); ok && id.Name == "code" && len(n.Rhs) == 1 {
+				literal(file, n.Rhs[0])
+			}
+		case *ast.KeyValueExpr: // Problem{Code: "…"}
+			if id, ok := n.Key.(*ast.Ident); ok && id.Name == "Code" {
+				literal(file, n.Value)
+			}
+		}
+	})
+
+	md, err := os.ReadFile(filepath.Join("..", "..", "docs", "api.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inDocs := map[string]bool{}
+	table := false
+	for _, line := range strings.Split(string(md), "\n") {
+		row := strings.TrimSpace(line)
+		switch {
+		case row == "| status | codes |":
+			table = true
+		case table && !strings.HasPrefix(row, "|"):
+			table = false
+		case table:
+			for _, m := range regexp.MustCompile("`([a-z0-9_]+)`").FindAllStringSubmatch(row, -1) {
+				inDocs[m[1]] = true
+			}
+		}
+	}
+	if len(inDocs) == 0 {
+		t.Fatal("docs/api.md has no error table (| status | codes |)")
+	}
+	for code, where := range inCode {
+		if !inDocs[code] {
+			t.Errorf("error code %q (%s) is missing from the error table of docs/api.md", code, where)
+		}
+	}
+	for code := range inDocs {
+		if _, ok := inCode[code]; !ok {
+			t.Errorf("docs/api.md lists error code %q, which the code does not have", code)
+		}
+	}
 }

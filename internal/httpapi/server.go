@@ -407,9 +407,14 @@ func register[I, O any](s *Server, op huma.Operation, perm auth.Permission, h fu
 		op.Security = []map[string][]string{{"apiKey": {}}}
 		op.Description += "\n\nRequires the `" + string(perm) + "` permission."
 		op.Middlewares = append(op.Middlewares, s.authorize(perm))
+	} else {
+		// Public: the document must say so, or the top-level default
+		// (none today, an API key tomorrow) would apply.
+		op.Security = []map[string][]string{}
 	}
 	op.Middlewares = append(huma.Middlewares{s.observe(route)}, op.Middlewares...)
-	op.Errors = append(op.Errors, http.StatusUnauthorized, http.StatusForbidden)
+	op.Errors = append(op.Errors, derivedErrors(reflect.TypeFor[I](), route, perm)...)
+	op.Errors = append(op.Errors, operationErrors[op.OperationID]...)
 	s.routes = append(s.routes, Route{Method: op.Method, Path: op.Path, OperationID: op.OperationID, Permission: perm})
 	huma.Register(s.api, op, func(ctx context.Context, in *I) (*O, error) {
 		out, err := h(ctx, in)
@@ -418,6 +423,114 @@ func register[I, O any](s *Server, op huma.Operation, perm auth.Permission, h fu
 		}
 		return out, nil
 	})
+	documentOK(s.api.OpenAPI(), op.Method, op.Path, reflect.TypeFor[O]())
+}
+
+// derivedErrors lists the error statuses every operation of its kind can
+// answer, from what the server does around the handler; an operation's
+// declaration adds those its handler gives itself (409 …). in is the
+// operation's input type, route its path under /v1.
+func derivedErrors(in reflect.Type, route string, perm auth.Permission) []int {
+	// route refuses a path or query that is not storable text.
+	errs := []int{http.StatusBadRequest}
+	var params, pathParams, idempotent, body, rawBody, reference, names404 bool
+	var walk func(t reflect.Type)
+	walk = func(t reflect.Type) {
+		for i := range t.NumField() {
+			f := t.Field(i)
+			switch {
+			case f.Anonymous && f.Type.Kind() == reflect.Struct:
+				walk(f.Type)
+			case f.Name == "Body":
+				body = true
+				names := jsonNames(f.Type, map[reflect.Type]bool{})
+				reference = names["reference"]
+				for name := range names {
+					names404 = names404 || namesResource(name)
+				}
+			case f.Name == "RawBody":
+				rawBody = true
+			case f.Tag.Get("path") != "":
+				params, pathParams = true, true
+			case f.Tag.Get("query") != "" || f.Tag.Get("header") != "":
+				params = true
+				idempotent = idempotent || f.Tag.Get("header") == "Idempotency-Key"
+				names404 = names404 || strings.HasSuffix(f.Tag.Get("query"), "_id")
+			}
+		}
+	}
+	walk(in)
+	if body {
+		// huma: malformed JSON 400, an unknown content type 415, a body
+		// the schema refuses 422.
+		errs = append(errs, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity)
+	}
+	if body || rawBody {
+		errs = append(errs, http.StatusRequestEntityTooLarge) // MaxBodyBytes
+	}
+	if params {
+		errs = append(errs, http.StatusUnprocessableEntity) // a parameter the schema refuses
+	}
+	if pathParams || names404 {
+		// What the path, body or query names does not exist or is out of
+		// the caller's scope.
+		errs = append(errs, http.StatusNotFound)
+	}
+	if idempotent || reference {
+		// idempotency_key_reused, reference_conflict; a ledger that is
+		// shutting down answers 503.
+		errs = append(errs, http.StatusConflict, http.StatusServiceUnavailable)
+	}
+	if perm != "" {
+		// authorize: no or a bad key 401, a key without perm 403, a source
+		// throttled after failed authentications 429.
+		errs = append(errs, http.StatusUnauthorized, http.StatusForbidden, http.StatusTooManyRequests)
+	}
+	// Services a server may be built without answer 503 (see Deps).
+	for _, prefix := range []string{"/customers", "/payments", "/jobs", "/webhooks", "/recon", "/eod"} {
+		if route == prefix || strings.HasPrefix(route, prefix+"/") {
+			errs = append(errs, http.StatusServiceUnavailable)
+		}
+	}
+	// withLimits bounds every request's time (toProblem: 504 timeout).
+	return append(errs, http.StatusGatewayTimeout)
+}
+
+// jsonNames collects the JSON field names of t and of the structs it holds.
+func jsonNames(t reflect.Type, seen map[reflect.Type]bool) map[string]bool {
+	names := map[string]bool{}
+	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Array || t.Kind() == reflect.Map {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct || seen[t] {
+		return names
+	}
+	seen[t] = true
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" || !f.IsExported() {
+			continue
+		}
+		if name != "" {
+			names[name] = true
+		}
+		for n := range jsonNames(f.Type, seen) {
+			names[n] = true
+		}
+	}
+	return names
+}
+
+// namesResource reports whether a body field names a resource the request
+// needs (an institution, account, asset, channel …), which answers 404
+// when it does not exist or is out of the caller's scope.
+func namesResource(field string) bool {
+	switch field {
+	case "account", "debit", "credit", "asset", "sweep_to":
+		return true
+	}
+	return strings.HasSuffix(field, "_id") || strings.HasSuffix(field, "_account")
 }
 
 // authorize authenticates the bearer token and checks perm.
