@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -287,5 +288,54 @@ func TestErrorCodesDocumented(t *testing.T) {
 		if _, ok := inCode[code]; !ok {
 			t.Errorf("docs/api.md lists error code %q, which the code does not have", code)
 		}
+	}
+}
+
+// errorRecorder is a testing.TB that records Errorf instead of failing.
+type errorRecorder struct {
+	testing.TB
+	errs []string
+}
+
+func (r *errorRecorder) Helper() {}
+func (r *errorRecorder) Errorf(format string, args ...any) {
+	r.errs = append(r.errs, fmt.Sprintf(format, args...))
+}
+
+// TestConformanceCheck checks that the harness's check of responses
+// against the OpenAPI document refuses an undocumented status and a body
+// that does not match the schema, and accepts what the server answers.
+func TestConformanceCheck(t *testing.T) {
+	a := newAPI(t, storetest.Open(t, store.SQLite))
+	req, err := http.NewRequest("GET", a.ts.URL+"/v1/assets/CNY", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	problemJSON := http.Header{"Content-Type": {"application/problem+json"}}
+	appJSON := http.Header{"Content-Type": {"application/json"}}
+	tests := []struct {
+		name   string
+		status int
+		header http.Header
+		body   string
+		ok     bool
+	}{
+		{"a documented answer", http.StatusOK, appJSON, `{"code":"CNY","scale":2,"created_at":"2026-11-02T09:00:00Z"}`, true},
+		{"a documented problem", http.StatusNotFound, problemJSON,
+			`{"type":"https://suanpan.dev/errors#asset_not_found","title":"Not Found","status":404,"code":"asset_not_found"}`, true},
+		{"an undocumented status", http.StatusTeapot, problemJSON,
+			`{"type":"https://suanpan.dev/errors#internal","title":"I'm a teapot","status":418,"code":"internal"}`, false},
+		{"a body of another shape", http.StatusOK, appJSON, `{"code":2,"scale":"two"}`, false},
+		{"a problem without its code", http.StatusNotFound, problemJSON, `{"title":"Not Found","status":404}`, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := &errorRecorder{TB: t}
+			resp := &http.Response{StatusCode: tt.status, Header: tt.header, Request: req}
+			a.conform.check(rec, resp, []byte(tt.body))
+			if got := len(rec.errs) == 0; got != tt.ok {
+				t.Errorf("accepted %v, want %v: %q", got, tt.ok, rec.errs)
+			}
+		})
 	}
 }
