@@ -413,8 +413,10 @@ func register[I, O any](s *Server, op huma.Operation, perm auth.Permission, h fu
 		op.Security = []map[string][]string{}
 	}
 	op.Middlewares = append(huma.Middlewares{s.observe(route)}, op.Middlewares...)
-	op.Errors = append(op.Errors, derivedErrors(reflect.TypeFor[I](), route, perm)...)
-	op.Errors = append(op.Errors, operationErrors[op.OperationID]...)
+	why := append(derivedErrors(reflect.TypeFor[I](), route, perm), operationErrors[op.OperationID]...)
+	for _, e := range why {
+		op.Errors = append(op.Errors, e.status)
+	}
 	s.routes = append(s.routes, Route{Method: op.Method, Path: op.Path, OperationID: op.OperationID, Permission: perm})
 	huma.Register(s.api, op, func(ctx context.Context, in *I) (*O, error) {
 		out, err := h(ctx, in)
@@ -424,15 +426,16 @@ func register[I, O any](s *Server, op huma.Operation, perm auth.Permission, h fu
 		return out, nil
 	})
 	documentOK(s.api.OpenAPI(), op.Method, op.Path, reflect.TypeFor[O]())
+	describeErrors(s.api.OpenAPI(), op.Method, op.Path, why)
 }
 
 // derivedErrors lists the error statuses every operation of its kind can
 // answer, from what the server does around the handler; an operation's
 // declaration adds those its handler gives itself (409 …). in is the
 // operation's input type, route its path under /v1.
-func derivedErrors(in reflect.Type, route string, perm auth.Permission) []int {
+func derivedErrors(in reflect.Type, route string, perm auth.Permission) []errorDoc {
 	// route refuses a path or query that is not storable text.
-	errs := []int{http.StatusBadRequest}
+	errs := []errorDoc{{http.StatusBadRequest, "`invalid_request`: the path or query is not UTF-8 text"}}
 	var params, pathParams, idempotent, body, rawBody, reference, names404 bool
 	var walk func(t reflect.Type)
 	walk = func(t reflect.Type) {
@@ -463,37 +466,46 @@ func derivedErrors(in reflect.Type, route string, perm auth.Permission) []int {
 	if body {
 		// huma: malformed JSON 400, an unknown content type 415, a body
 		// the schema refuses 422.
-		errs = append(errs, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity)
+		errs = append(errs, errorDoc{http.StatusBadRequest, "`invalid_request`: the body is not JSON"},
+			errorDoc{http.StatusUnsupportedMediaType, "`unsupported_media_type`: the body is not JSON"},
+			errorDoc{http.StatusUnprocessableEntity, "`invalid_request` and the `field` at fault: the body breaks the schema or a rule"})
+	}
+	if rawBody {
+		// A file or a channel's notification, parsed by the handler.
+		errs = append(errs, errorDoc{http.StatusUnprocessableEntity, "`invalid_request` (or the file's own code, e.g. `statement_invalid`): the body cannot be read"})
 	}
 	if body || rawBody {
-		errs = append(errs, http.StatusRequestEntityTooLarge) // MaxBodyBytes
+		errs = append(errs, errorDoc{http.StatusRequestEntityTooLarge, "`request_too_large`: the body exceeds the limit (1 MiB unless configured)"})
 	}
 	if params {
-		errs = append(errs, http.StatusUnprocessableEntity) // a parameter the schema refuses
+		errs = append(errs, errorDoc{http.StatusUnprocessableEntity, "`invalid_request` and the `field` at fault: a parameter breaks the schema"})
 	}
 	if pathParams || names404 {
 		// What the path, body or query names does not exist or is out of
 		// the caller's scope.
-		errs = append(errs, http.StatusNotFound)
+		errs = append(errs, errorDoc{http.StatusNotFound, "`not_found` or the resource's own code (`account_not_found`, …): what the request names does not exist or is not the caller's"})
 	}
 	if idempotent || reference {
 		// idempotency_key_reused, reference_conflict; a ledger that is
 		// shutting down answers 503.
-		errs = append(errs, http.StatusConflict, http.StatusServiceUnavailable)
+		errs = append(errs, errorDoc{http.StatusConflict, "`idempotency_key_reused`, `reference_conflict`: the key or reference was used for another request"},
+			errorDoc{http.StatusServiceUnavailable, "`unavailable`: the server is shutting down; retry with the same Idempotency-Key or reference"})
 	}
 	if perm != "" {
 		// authorize: no or a bad key 401, a key without perm 403, a source
 		// throttled after failed authentications 429.
-		errs = append(errs, http.StatusUnauthorized, http.StatusForbidden, http.StatusTooManyRequests)
+		errs = append(errs, errorDoc{http.StatusUnauthorized, "`unauthenticated`: no valid API key"},
+			errorDoc{http.StatusForbidden, "`forbidden`: the key lacks the permission"},
+			errorDoc{http.StatusTooManyRequests, "too many failed authentications from the client's address"})
 	}
 	// Services a server may be built without answer 503 (see Deps).
 	for _, prefix := range []string{"/customers", "/payments", "/jobs", "/webhooks", "/recon", "/eod"} {
 		if route == prefix || strings.HasPrefix(route, prefix+"/") {
-			errs = append(errs, http.StatusServiceUnavailable)
+			errs = append(errs, errorDoc{http.StatusServiceUnavailable, "`unavailable`: the service is not configured on this server"})
 		}
 	}
 	// withLimits bounds every request's time (toProblem: 504 timeout).
-	return append(errs, http.StatusGatewayTimeout)
+	return append(errs, errorDoc{http.StatusGatewayTimeout, "`timeout`: the request did not finish in time; its outcome is unknown"})
 }
 
 // jsonNames collects the JSON field names of t and of the structs it holds.
