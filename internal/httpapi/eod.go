@@ -73,7 +73,7 @@ func (s *Server) registerEOD() {
 		auth.EODRead, s.listEODReports)
 	register(s, huma.Operation{OperationID: "get-eod-report", Method: http.MethodGet, Path: "/eod/runs/{date}/reports/{name}", Tags: tags,
 		Summary: "Download a report", Description: "The file as archived; its SHA-256 is in the manifest and the X-Content-SHA256 header.",
-		Responses: rawResponses("text/csv", "application/json")}, auth.EODRead, s.getEODReport)
+		Responses: contentResponses[jsonObject](s, "text/csv", "application/json")}, auth.EODRead, s.getEODReport)
 }
 
 // eodRunner returns the end-of-day runner, or a problem when the server

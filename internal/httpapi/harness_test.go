@@ -11,8 +11,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/pb33f/libopenapi"
+	validator "github.com/pb33f/libopenapi-validator"
+	"github.com/pb33f/libopenapi-validator/config"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/suanpan/suanpan/internal/accounts"
@@ -40,6 +45,8 @@ type api struct {
 	ledger *ledger.Ledger
 	auth   *auth.Service
 	srv    *httpapi.Server
+
+	conform *conformer
 
 	keys      *accounts.Keyring
 	customers *accounts.Customers
@@ -99,7 +106,82 @@ func newAPIOptions(t testing.TB, db *store.DB, cfg httpapi.Config, opts ledger.O
 	a.srv = httpapi.New(d, cfg)
 	a.ts.Config.Handler = a.srv.Handler()
 	a.ts.Start()
+	a.conform = conformance(t, a.srv)
 	return a
+}
+
+// conformer checks responses against the server's OpenAPI document.
+type conformer struct {
+	validator validator.Validator
+	routes    *http.ServeMux // the documented operations' patterns
+}
+
+// conformers holds one conformer for all servers: the document does not
+// depend on the store, and parsing it costs a second.
+var conformers struct {
+	sync.Mutex
+	c *conformer
+}
+
+// conformance returns the validator of the document srv generates.
+func conformance(t testing.TB, srv *httpapi.Server) *conformer {
+	t.Helper()
+	conformers.Lock()
+	defer conformers.Unlock()
+	if conformers.c != nil {
+		return conformers.c
+	}
+	b, err := srv.OpenAPI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := libopenapi.NewDocument(b)
+	if err != nil {
+		t.Fatalf("parse the OpenAPI document: %v", err)
+	}
+	v, errs := validator.NewValidator(doc, config.WithoutSecurityValidation())
+	if len(errs) > 0 {
+		t.Fatalf("build the OpenAPI validator: %v", errs)
+	}
+	c := &conformer{validator: v, routes: http.NewServeMux()}
+	for _, r := range srv.Routes() {
+		c.routes.HandleFunc(r.Method+" "+r.Path, func(http.ResponseWriter, *http.Request) {})
+	}
+	conformers.c = c
+	return c
+}
+
+// check fails the test when resp, the answer to a request for a documented
+// operation, has a status the operation does not declare or a body that
+// does not match the declared schema. Other requests (no route, /healthz,
+// /docs) are not the document's.
+func (c *conformer) check(t testing.TB, resp *http.Response, body []byte) {
+	t.Helper()
+	req := resp.Request
+	if _, pattern := c.routes.Handler(req); pattern == "" {
+		return
+	}
+	r := *resp
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	if ok, errs := c.validator.ValidateHttpResponse(req, &r); !ok {
+		var msgs []string
+		for _, e := range errs {
+			msg := e.Message + ": " + e.Reason
+			for _, se := range e.SchemaValidationErrors {
+				msg += "; " + se.FieldPath + ": " + se.Reason
+			}
+			msgs = append(msgs, msg)
+		}
+		t.Errorf("%s %s: the %d answer does not conform to the OpenAPI document: %s\n%s",
+			req.Method, req.URL.Path, resp.StatusCode, strings.Join(msgs, "\n"), truncate(body, 2000))
+	}
+}
+
+func truncate(b []byte, n int) []byte {
+	if len(b) > n {
+		return append(b[:n:n], "…"...)
+	}
+	return b
 }
 
 // do sends a request with a key (empty: none) and decodes the JSON answer
@@ -133,6 +215,7 @@ func (a *api) do(key, method, path string, body any, out any, headers ...string)
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
+	a.conform.check(a.t, resp, raw)
 	if out != nil && len(raw) > 0 {
 		if err := json.Unmarshal(raw, out); err != nil {
 			a.t.Fatalf("%s %s: decode %q: %v", method, path, raw, err)
@@ -199,6 +282,7 @@ func (a *api) raw(key, method, path string, body []byte, headers ...string) (*ht
 	if err != nil {
 		a.t.Fatalf("%s %s: read body: %v", method, path, err)
 	}
+	a.conform.check(a.t, resp, raw)
 	resp.Body = io.NopCloser(bytes.NewReader(raw))
 	return resp, raw
 }

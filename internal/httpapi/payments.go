@@ -328,7 +328,7 @@ func (s *Server) registerPayments() {
 			"(401 bad_signature) and changes nothing. The body is whatever the channel posts (JSON, XML or a form); the answer " +
 			"is the acknowledgement its dialect expects, in its content type. Answers are applied by compare-and-set: a " +
 			"repeated or stale notification changes nothing. A change is audited under the key ID channel:<channel code>.",
-		Responses: rawResponses("text/plain", "application/json", "application/xml")}, "", s.paymentCallback)
+		Responses: contentResponses[jsonObject](s, "text/plain", "application/json", "application/xml")}, "", s.paymentCallback)
 }
 
 // payments returns the payments service, or a problem when the server was

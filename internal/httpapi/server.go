@@ -31,6 +31,7 @@ import (
 	"github.com/suanpan/suanpan/internal/auth"
 	"github.com/suanpan/suanpan/internal/clock"
 	"github.com/suanpan/suanpan/internal/eod"
+	"github.com/suanpan/suanpan/internal/httpapi/docsui"
 	"github.com/suanpan/suanpan/internal/jobs"
 	"github.com/suanpan/suanpan/internal/ledger"
 	"github.com/suanpan/suanpan/internal/outbox"
@@ -158,8 +159,19 @@ func New(d Deps, cfg Config) *Server {
 	hc.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"apiKey": {Type: "http", Scheme: "bearer", Description: "An API key: sp_<id>_<secret>."},
 	}
+	// The document's paths carry /v1; a server is wherever it is deployed.
+	hc.Servers = []*huma.Server{{
+		URL:         "{scheme}://{host}",
+		Description: "A Suanpan server (`suanpan serve` listens on 127.0.0.1:8080 unless told otherwise).",
+		Variables: map[string]*huma.ServerVariable{
+			"scheme": {Enum: []string{"http", "https"}, Default: "http", Description: "https behind a TLS listener or proxy."},
+			"host":   {Default: "127.0.0.1:8080", Description: "The server's host and port."},
+		},
+	}}
 	hc.OpenAPIPath = "/openapi"
-	hc.DocsPath = "/docs"
+	// huma's own docs page loads its renderer from a CDN; ours is embedded
+	// (docsui.Register below).
+	hc.DocsPath = ""
 	hc.SchemasPath = "/schemas"
 	hc.CreateHooks = nil // no $schema links injected into response bodies
 	hc.Components.Schemas = huma.NewMapRegistry("#/components/schemas/", schemaName)
@@ -193,6 +205,7 @@ func New(d Deps, cfg Config) *Server {
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	s.mux.HandleFunc("GET /readyz", s.handleReady)
+	docsui.Register(s.mux)
 	if d.Registry != nil {
 		s.mux.Handle("GET /metrics", promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{Registry: d.Registry}))
 	}
@@ -394,9 +407,16 @@ func register[I, O any](s *Server, op huma.Operation, perm auth.Permission, h fu
 		op.Security = []map[string][]string{{"apiKey": {}}}
 		op.Description += "\n\nRequires the `" + string(perm) + "` permission."
 		op.Middlewares = append(op.Middlewares, s.authorize(perm))
+	} else {
+		// Public: the document must say so, or the top-level default
+		// (none today, an API key tomorrow) would apply.
+		op.Security = []map[string][]string{}
 	}
 	op.Middlewares = append(huma.Middlewares{s.observe(route)}, op.Middlewares...)
-	op.Errors = append(op.Errors, http.StatusUnauthorized, http.StatusForbidden)
+	why := append(derivedErrors(reflect.TypeFor[I](), route, perm), operationErrors[op.OperationID]...)
+	for _, e := range why {
+		op.Errors = append(op.Errors, e.status)
+	}
 	s.routes = append(s.routes, Route{Method: op.Method, Path: op.Path, OperationID: op.OperationID, Permission: perm})
 	huma.Register(s.api, op, func(ctx context.Context, in *I) (*O, error) {
 		out, err := h(ctx, in)
@@ -405,6 +425,124 @@ func register[I, O any](s *Server, op huma.Operation, perm auth.Permission, h fu
 		}
 		return out, nil
 	})
+	documentOK(s.api.OpenAPI(), op.Method, op.Path, reflect.TypeFor[O]())
+	describeErrors(s.api.OpenAPI(), op.Method, op.Path, why)
+}
+
+// derivedErrors lists the error statuses every operation of its kind can
+// answer, from what the server does around the handler; an operation's
+// declaration adds those its handler gives itself (409 …). in is the
+// operation's input type, route its path under /v1.
+func derivedErrors(in reflect.Type, route string, perm auth.Permission) []errorDoc {
+	// route refuses a path or query that is not storable text.
+	errs := []errorDoc{{http.StatusBadRequest, "`invalid_request`: the path or query is not UTF-8 text"}}
+	var params, pathParams, idempotent, body, rawBody, reference, names404 bool
+	var walk func(t reflect.Type)
+	walk = func(t reflect.Type) {
+		for i := range t.NumField() {
+			f := t.Field(i)
+			switch {
+			case f.Anonymous && f.Type.Kind() == reflect.Struct:
+				walk(f.Type)
+			case f.Name == "Body":
+				body = true
+				names := jsonNames(f.Type, map[reflect.Type]bool{})
+				reference = names["reference"]
+				for name := range names {
+					names404 = names404 || namesResource(name)
+				}
+			case f.Name == "RawBody":
+				rawBody = true
+			case f.Tag.Get("path") != "":
+				params, pathParams = true, true
+			case f.Tag.Get("query") != "" || f.Tag.Get("header") != "":
+				params = true
+				idempotent = idempotent || f.Tag.Get("header") == "Idempotency-Key"
+				names404 = names404 || strings.HasSuffix(f.Tag.Get("query"), "_id")
+			}
+		}
+	}
+	walk(in)
+	if body {
+		// huma: malformed JSON 400, an unknown content type 415, a body
+		// the schema refuses 422.
+		errs = append(errs, errorDoc{http.StatusBadRequest, "`invalid_request`: the body is not JSON"},
+			errorDoc{http.StatusUnsupportedMediaType, "`unsupported_media_type`: the body is not JSON"},
+			errorDoc{http.StatusUnprocessableEntity, "`invalid_request` and the `field` at fault: the body breaks the schema or a rule"})
+	}
+	if rawBody {
+		// A file or a channel's notification, parsed by the handler.
+		errs = append(errs, errorDoc{http.StatusUnprocessableEntity, "`invalid_request` (or the file's own code, e.g. `statement_invalid`): the body cannot be read"})
+	}
+	if body || rawBody {
+		errs = append(errs, errorDoc{http.StatusRequestEntityTooLarge, "`request_too_large`: the body exceeds the limit (1 MiB unless configured)"})
+	}
+	if params {
+		errs = append(errs, errorDoc{http.StatusUnprocessableEntity, "`invalid_request` and the `field` at fault: a parameter breaks the schema"})
+	}
+	if pathParams || names404 {
+		// What the path, body or query names does not exist or is out of
+		// the caller's scope.
+		errs = append(errs, errorDoc{http.StatusNotFound, "`not_found` or the resource's own code (`account_not_found`, …): what the request names does not exist or is not the caller's"})
+	}
+	if idempotent || reference {
+		// idempotency_key_reused, reference_conflict; a ledger that is
+		// shutting down answers 503.
+		errs = append(errs, errorDoc{http.StatusConflict, "`idempotency_key_reused`, `reference_conflict`: the key or reference was used for another request"},
+			errorDoc{http.StatusServiceUnavailable, "`unavailable`: the server is shutting down; retry with the same Idempotency-Key or reference"})
+	}
+	if perm != "" {
+		// authorize: no or a bad key 401, a key without perm 403, a source
+		// throttled after failed authentications 429.
+		errs = append(errs, errorDoc{http.StatusUnauthorized, "`unauthenticated`: no valid API key"},
+			errorDoc{http.StatusForbidden, "`forbidden`: the key lacks the permission"},
+			errorDoc{http.StatusTooManyRequests, "too many failed authentications from the client's address"})
+	}
+	// Services a server may be built without answer 503 (see Deps).
+	for _, prefix := range []string{"/customers", "/payments", "/jobs", "/webhooks", "/recon", "/eod"} {
+		if route == prefix || strings.HasPrefix(route, prefix+"/") {
+			errs = append(errs, errorDoc{http.StatusServiceUnavailable, "`unavailable`: the service is not configured on this server"})
+		}
+	}
+	// withLimits bounds every request's time (toProblem: 504 timeout).
+	return append(errs, errorDoc{http.StatusGatewayTimeout, "`timeout`: the request did not finish in time; its outcome is unknown"})
+}
+
+// jsonNames collects the JSON field names of t and of the structs it holds.
+func jsonNames(t reflect.Type, seen map[reflect.Type]bool) map[string]bool {
+	names := map[string]bool{}
+	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Array || t.Kind() == reflect.Map {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct || seen[t] {
+		return names
+	}
+	seen[t] = true
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" || !f.IsExported() {
+			continue
+		}
+		if name != "" {
+			names[name] = true
+		}
+		for n := range jsonNames(f.Type, seen) {
+			names[n] = true
+		}
+	}
+	return names
+}
+
+// namesResource reports whether a body field names a resource the request
+// needs (an institution, account, asset, channel …), which answers 404
+// when it does not exist or is out of the caller's scope.
+func namesResource(field string) bool {
+	switch field {
+	case "account", "debit", "credit", "asset", "sweep_to":
+		return true
+	}
+	return strings.HasSuffix(field, "_id") || strings.HasSuffix(field, "_account")
 }
 
 // authorize authenticates the bearer token and checks perm.

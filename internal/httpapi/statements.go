@@ -81,6 +81,12 @@ type vouchersIn struct {
 	Format string `query:"format" enum:"json,csv" default:"json"`
 }
 
+// vouchersView is the JSON form of a date's vouchers.
+type vouchersView struct {
+	Date  string              `json:"date"`
+	Items []*accounts.Voucher `json:"items"`
+}
+
 type vouchersOut struct {
 	ContentType string `header:"Content-Type"`
 	Body        []byte
@@ -119,7 +125,7 @@ func (s *Server) registerStatements() {
 			"caller's scope: per chart code and currency the total posted debits and credits. format=csv gives a general-ledger " +
 			"import layout (date, voucher_no, line, account_code, debit, credit, currency, text; decimal amounts); format=json " +
 			"the vouchers with their totals.",
-		Responses: rawResponses("application/json", "text/csv")}, auth.LedgerRead, s.vouchers)
+		Responses: contentResponses[vouchersView](s, "application/json", "text/csv")}, auth.LedgerRead, s.vouchers)
 }
 
 // rawResponses documents a 200 answer of the given content types with a
@@ -275,7 +281,10 @@ func (s *Server) vouchers(ctx context.Context, in *vouchersIn) (*vouchersOut, er
 		}
 		return &vouchersOut{ContentType: "text/csv; charset=utf-8", Body: b.Bytes()}, nil
 	}
-	b, err := json.Marshal(map[string]any{"date": in.Date, "items": vs})
+	if vs == nil {
+		vs = []*accounts.Voucher{}
+	}
+	b, err := json.Marshal(vouchersView{Date: in.Date, Items: vs})
 	if err != nil {
 		return nil, err
 	}
