@@ -395,6 +395,9 @@ func register[I, O any](s *Server, op huma.Operation, perm auth.Permission, h fu
 		op.Description += "\n\nRequires the `" + string(perm) + "` permission."
 		op.Middlewares = append(op.Middlewares, s.authorize(perm))
 	}
+	if hasJSONBody[I]() {
+		op.Middlewares = append(op.Middlewares, s.checkBody(op.Method+" "+route, op.MaxBodyBytes))
+	}
 	op.Middlewares = append(huma.Middlewares{s.observe(route)}, op.Middlewares...)
 	op.Errors = append(op.Errors, http.StatusUnauthorized, http.StatusForbidden)
 	s.routes = append(s.routes, Route{Method: op.Method, Path: op.Path, OperationID: op.OperationID, Permission: perm})
