@@ -81,12 +81,8 @@ func (s *Server) observe(route string) func(huma.Context, func(huma.Context)) {
 		}
 		ctx := hctx.Context()
 		if s.Log.Enabled(ctx, level) {
-			var key string
-			if p := principal(ctx); p != nil {
-				key = p.KeyID
-			}
 			s.Log.Log(ctx, level, "request", "method", hctx.Method(), "route", route, "status", status,
-				"duration_ms", float64(d.Microseconds())/1000, "request_id", requestID(ctx), "key_id", key,
+				"duration_ms", float64(d.Microseconds())/1000, "request_id", requestID(ctx), "key_id", keyIDOf(ctx),
 				"source", sourceOf(ctx))
 		}
 	}

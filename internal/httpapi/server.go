@@ -314,12 +314,18 @@ type ctxKey int
 const (
 	requestIDKey ctxKey = iota
 	sourceKey
+	callerKey
 )
+
+// caller is who a request turned out to be from: authorize fills it in,
+// deep in the handler chain, for the request log written outside it.
+type caller struct{ keyID string }
 
 var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
 
 // withRequestID takes a well-formed X-Request-ID from the client or makes
-// one, puts it in the context and echoes it in the response.
+// one, puts it in the context and echoes it in the response. Every answer
+// forbids content sniffing: a problem or a CSV file is never a page.
 func (s *Server) withRequestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get("X-Request-ID")
@@ -329,8 +335,10 @@ func (s *Server) withRequestID(next http.Handler) http.Handler {
 			id = hex.EncodeToString(b[:])
 		}
 		w.Header().Set("X-Request-ID", id)
+		w.Header().Set("X-Content-Type-Options", "nosniff")
 		ctx := context.WithValue(r.Context(), requestIDKey, id)
 		ctx = context.WithValue(ctx, sourceKey, s.source(r))
+		ctx = context.WithValue(ctx, callerKey, &caller{})
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
@@ -350,6 +358,14 @@ func (s *Server) source(r *http.Request) string {
 
 func requestID(ctx context.Context) string { id, _ := ctx.Value(requestIDKey).(string); return id }
 func sourceOf(ctx context.Context) string  { src, _ := ctx.Value(sourceKey).(string); return src }
+
+// keyIDOf is the ID of the API key the request authenticated with, if any.
+func keyIDOf(ctx context.Context) string {
+	if c, _ := ctx.Value(callerKey).(*caller); c != nil {
+		return c.keyID
+	}
+	return ""
+}
 
 // withLimits bounds the handling time (huma bounds the body of every
 // operation; the other routes read none).
@@ -410,10 +426,13 @@ func register[I, O any](s *Server, op huma.Operation, perm auth.Permission, h fu
 	})
 }
 
-// authorize authenticates the bearer token and checks perm.
+// authorize authenticates the bearer token and checks perm. Answers to
+// authenticated routes are never stored by caches: they hold balances,
+// customers and secrets shown once.
 func (s *Server) authorize(perm auth.Permission) func(huma.Context, func(huma.Context)) {
 	return func(hctx huma.Context, next func(huma.Context)) {
 		ctx := hctx.Context()
+		hctx.SetHeader("Cache-Control", "no-store")
 		token, ok := bearer(hctx.Header("Authorization"))
 		if !ok {
 			s.writeProblem(hctx, fail(ctx, http.StatusUnauthorized, auth.CodeUnauthenticated, "", "a valid API key is required: Authorization: Bearer <key>"))
@@ -423,6 +442,9 @@ func (s *Server) authorize(perm auth.Permission) func(huma.Context, func(huma.Co
 		if err != nil {
 			s.writeProblem(hctx, s.toProblem(ctx, err).(*Problem))
 			return
+		}
+		if c, _ := ctx.Value(callerKey).(*caller); c != nil {
+			c.keyID = p.KeyID
 		}
 		if !p.Can(perm) {
 			s.writeProblem(hctx, fail(ctx, http.StatusForbidden, auth.CodeForbidden, "",
