@@ -33,6 +33,10 @@ type ServeCmd struct {
 	NatsPrefix     string        `name:"nats-prefix" default:"suanpan" env:"SUANPAN_NATS_PREFIX" help:"Subject prefix: an event of type payment_order.succeeded goes to <prefix>.payment_order.succeeded."`
 	EODSchedule    bool          `name:"eod-schedule" default:"true" negatable:"" env:"SUANPAN_EOD_SCHEDULE" help:"With --eod-schedule (the default), close each business day by itself (the end of day of 'suanpan eod run'), --eod-delay after it ends; --no-eod-schedule leaves it to operators."`
 	EODDelay       time.Duration `name:"eod-delay" default:"1h" env:"SUANPAN_EOD_DELAY" help:"How long after a business day ends its scheduled close starts: time for the channels' statement files to arrive."`
+
+	// Failed authentications are throttled per source address and key ID.
+	AuthFailureBurst  int           `name:"auth-failure-burst" default:"20" env:"SUANPAN_AUTH_FAILURE_BURST" help:"Failed authentications a source address, and separately a key ID, may make before its requests are answered 429 (too_many_requests) with Retry-After; 0 turns the throttle off."`
+	AuthFailureWindow time.Duration `name:"auth-failure-window" default:"1m" env:"SUANPAN_AUTH_FAILURE_WINDOW" help:"The time in which the throttle forgets a full --auth-failure-burst of failures (they come back evenly)."`
 }
 
 // Validate checks the flags before anything is opened.
@@ -44,6 +48,12 @@ func (c *ServeCmd) Validate() error {
 		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return errors.New("--public-url must be an absolute http(s) URL, e.g. https://suanpan.example.com")
 		}
+	}
+	if c.AuthFailureBurst < 0 || c.AuthFailureBurst > 1_000_000 {
+		return errors.New("--auth-failure-burst must be from 0 (no throttle) to 1000000")
+	}
+	if c.AuthFailureWindow < time.Second || c.AuthFailureWindow > 24*time.Hour {
+		return errors.New("--auth-failure-window must be from 1s to 24h")
 	}
 	return checkServerFlags(c.RequestTimeout, c.ShutdownTimeout, c.HoldSweepInterval, c.MaxBodyBytes)
 }
@@ -61,7 +71,8 @@ func (c *ServeCmd) Run(ctx context.Context, a *app) (err error) {
 		RequestTimeout: c.RequestTimeout, MaxBodyBytes: c.MaxBodyBytes, HoldSweepInterval: c.HoldSweepInterval,
 		ShutdownTimeout: c.ShutdownTimeout, TrustProxy: c.TrustProxy, TLSCert: c.TLSCert, TLSKey: c.TLSKey,
 		EncryptionKeys: c.EncryptionKeys, PublicURL: c.PublicURL, NatsURL: c.NatsURL, NatsStream: c.NatsStream,
-		NatsPrefix: c.NatsPrefix, EODSchedule: c.EODSchedule, EODDelay: c.EODDelay}, a.log)
+		NatsPrefix: c.NatsPrefix, EODSchedule: c.EODSchedule, EODDelay: c.EODDelay,
+		AuthFailureBurst: c.authFailureBurst(), AuthFailureWindow: c.AuthFailureWindow}, a.log)
 	if err != nil {
 		return err
 	}
@@ -77,6 +88,15 @@ func (c *ServeCmd) Run(ctx context.Context, a *app) (err error) {
 		return errors.Join(err, srv.close())
 	}
 	return srv.serve(ctx, ln, a.listening)
+}
+
+// authFailureBurst is the API's setting: the flag's 0 (off) is negative
+// there, where 0 is the default.
+func (c *ServeCmd) authFailureBurst() int {
+	if c.AuthFailureBurst == 0 {
+		return -1
+	}
+	return c.AuthFailureBurst
 }
 
 // printBootstrapKey shows the new admin key, the one time it can be shown.

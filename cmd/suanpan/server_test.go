@@ -339,6 +339,8 @@ func TestServeFlagErrors(t *testing.T) {
 		{"unreadable cert", []string{"--tls-cert", filepath.Join(dir, "absent.pem"), "--tls-key", keyFile}, "absent.pem"},
 		{"malformed admin key", []string{"--admin-key", "not-a-key"}, "admin key must look like"},
 		{"zero request timeout", []string{"--request-timeout", "0s"}, "--request-timeout"},
+		{"negative auth failure burst", []string{"--auth-failure-burst", "-1"}, "--auth-failure-burst"},
+		{"auth failure window under a second", []string{"--auth-failure-window", "10ms"}, "--auth-failure-window"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

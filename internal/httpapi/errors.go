@@ -76,6 +76,8 @@ func newProblem(status int, msg string, errs ...error) huma.StatusError {
 		code = "timeout"
 	case http.StatusServiceUnavailable:
 		code = "unavailable"
+	case http.StatusTooManyRequests:
+		code = codeTooManyRequests
 	}
 	p := &Problem{Type: problemType(code), Title: http.StatusText(status), Status: status, Code: code, Detail: msg}
 	for _, e := range errs {

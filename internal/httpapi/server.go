@@ -13,12 +13,15 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"reflect"
 	"regexp"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -49,6 +52,15 @@ type Config struct {
 	Version string
 	// TrustProxy takes the client address from X-Forwarded-For.
 	TrustProxy bool
+	// AuthFailureBurst is how many failed authentications a source
+	// address, and separately a key ID, may make before its requests are
+	// answered 429 without being looked at; they are allowed again at
+	// AuthFailureBurst per AuthFailureWindow. Zero: 20; negative: no
+	// throttle.
+	AuthFailureBurst int
+	// AuthFailureWindow is the time the throttle takes to forget a full
+	// burst of failures; default 1 minute.
+	AuthFailureWindow time.Duration
 }
 
 // Deps are the services the API calls.
@@ -101,6 +113,9 @@ type Server struct {
 	routes  []Route
 	ready   func(context.Context) error
 
+	// Failed authentications per source address and per key ID.
+	sourceThrottle, keyThrottle *throttle
+
 	assetMu sync.Mutex
 	scales  map[string]int
 }
@@ -149,7 +164,9 @@ func New(d Deps, cfg Config) *Server {
 	// negotiation) with this package variable; ours carry a code.
 	hookErrors.Do(func() { huma.NewError = newProblem })
 
-	s := &Server{Deps: d, cfg: cfg, mux: http.NewServeMux(), scales: map[string]int{}}
+	s := &Server{Deps: d, cfg: cfg, mux: http.NewServeMux(), scales: map[string]int{},
+		sourceThrottle: newThrottle(cfg.AuthFailureBurst, cfg.AuthFailureWindow, throttleEntries),
+		keyThrottle:    newThrottle(cfg.AuthFailureBurst, cfg.AuthFailureWindow, throttleEntries)}
 	s.metrics = newMetrics(d.Registry, d.Ledger)
 	hc := huma.DefaultConfig("Suanpan API", cfg.Version)
 	hc.Info.Description = "Suanpan's financial core: ledger, accounts and platform. Authenticate with " +
@@ -438,8 +455,23 @@ func (s *Server) authorize(perm auth.Permission) func(huma.Context, func(huma.Co
 			s.writeProblem(hctx, fail(ctx, http.StatusUnauthorized, auth.CodeUnauthenticated, "", "a valid API key is required: Authorization: Bearer <key>"))
 			return
 		}
+		src, kid := sourceOf(ctx), tokenKeyID(token)
+		now := s.Clock.Now()
+		if wait, limit := s.throttled(src, kid, now); wait > 0 {
+			s.metrics.authThrottled.WithLabelValues(limit).Inc()
+			hctx.SetHeader("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+			s.writeProblem(hctx, fail(ctx, http.StatusTooManyRequests, codeTooManyRequests, "",
+				"too many failed authentications from this address or for this key; retry after the Retry-After seconds"))
+			return
+		}
 		p, err := s.Auth.Authenticate(ctx, token)
 		if err != nil {
+			var ae *auth.Error
+			if errors.As(err, &ae) && ae.Code == auth.CodeUnauthenticated {
+				s.metrics.authFailures.Inc()
+				s.sourceThrottle.fail(src, now)
+				s.keyThrottle.fail(kid, now)
+			}
 			s.writeProblem(hctx, s.toProblem(ctx, err).(*Problem))
 			return
 		}
@@ -453,6 +485,36 @@ func (s *Server) authorize(perm auth.Permission) func(huma.Context, func(huma.Co
 		}
 		next(huma.WithValue(hctx, principalCtxKey{}, p))
 	}
+}
+
+// codeTooManyRequests is the code of a 429.
+const codeTooManyRequests = "too_many_requests"
+
+// throttled reports how long a request must wait, and which limit holds it
+// ("source" or "key"), when its address or key ID has no failures left.
+func (s *Server) throttled(src, kid string, now time.Time) (time.Duration, string) {
+	ws, wk := s.sourceThrottle.wait(src, now), s.keyThrottle.wait(kid, now)
+	if ws >= wk && ws > 0 {
+		return ws, "source"
+	}
+	if wk > 0 {
+		return wk, "key"
+	}
+	return 0, ""
+}
+
+// tokenKeyID is the key ID of a token sp_<id>_<secret> ("" for another
+// form): the part a guesser of secrets keeps.
+func tokenKeyID(token string) string {
+	rest, ok := strings.CutPrefix(token, "sp_")
+	if !ok {
+		return ""
+	}
+	id, _, ok := strings.Cut(rest, "_")
+	if !ok || len(id) > 64 {
+		return ""
+	}
+	return id
 }
 
 type principalCtxKey struct{}
