@@ -153,3 +153,19 @@ func refuse(t *testing.T, data []byte) bool {
 		}
 	}
 }
+
+// TestCheckJSONAllocs: the scan of an ordinary body allocates nothing
+// (it runs on every request with a body).
+func TestCheckJSONAllocs(t *testing.T) {
+	body := []byte(`{"reference":"order-1234","description":"rent","metadata":{"k":"v"},"postings":[` +
+		`{"debit":"0196a1b2c3d4","credit":"0196a1b2c3d5","asset":"CNY","amount":125000},` +
+		`{"debit":"0196a1b2c3d5","credit":"0196a1b2c3d6","asset":"CNY","amount":300}]}`)
+	checkJSON(body, nil) // warm the pool
+	if n := testing.AllocsPerRun(100, func() {
+		if issue := checkJSON(body, nil); issue != nil {
+			t.Fatalf("refused: %+v", issue)
+		}
+	}); n != 0 {
+		t.Errorf("%v allocations per scan, want 0", n)
+	}
+}

@@ -169,6 +169,20 @@ func TestProblemsNeverEchoValues(t *testing.T) {
 	})
 }
 
+// TestQueryProblemsNeverEchoValues: an identity number in a query that
+// breaks its schema is not echoed either.
+func TestQueryProblemsNeverEchoValues(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		a := newAPI(t, db)
+		secret := "Sekr3tID" + strings.Repeat("9", 80)
+		resp, answer := a.raw(a.admin, "GET", "/v1/customers?id_number="+secret, nil)
+		checkProblem(t, resp, 422, "invalid_request")
+		if strings.Contains(string(answer), "Sekr3tID") {
+			t.Errorf("the answer echoes the ID number sent: %s", answer)
+		}
+	})
+}
+
 // setPath sets a value at a dotted path in a JSON object, making objects
 // (and one-element arrays for []) on the way.
 func setPath(m map[string]any, path []string, v any) {
