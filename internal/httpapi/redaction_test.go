@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"regexp"
 	"slices"
 	"strings"
@@ -179,6 +180,34 @@ func TestQueryProblemsNeverEchoValues(t *testing.T) {
 		checkProblem(t, resp, 422, "invalid_request")
 		if strings.Contains(string(answer), "Sekr3tID") {
 			t.Errorf("the answer echoes the ID number sent: %s", answer)
+		}
+	})
+}
+
+// TestDomainProblemsNeverEchoValues: bodies the schema accepts but the
+// services refuse for a secret or identity value: the refusal names the
+// field, never the value.
+func TestDomainProblemsNeverEchoValues(t *testing.T) {
+	eachAPI(t, func(t *testing.T, a *api) {
+		tests := []struct {
+			name, method, path, body, value string
+		}{
+			{"ID number", "POST", "/v1/customers", `{"type":"personal","name":"N","id_doc_type":"resident_id","id_doc_number":"Sekr3t!ID"}`, "Sekr3t!ID"},
+			{"phone", "POST", "/v1/customers", `{"type":"personal","name":"N","phone":"Sekr3tPhone"}`, "Sekr3tPhone"},
+			{"ID number without its type", "POST", "/v1/customers", `{"type":"personal","name":"N","id_doc_number":"Sekr3t77"}`, "Sekr3t77"},
+			{"webhook secret", "POST", "/v1/webhooks", `{"url":"https://example.com/hook","secret":"Sekr3tWebhookSecret"}`, "Sekr3tWebhookSecret"},
+			{"webhook secret's base64", "POST", "/v1/webhooks", `{"url":"https://example.com/hook","secret":"whsec_Sekr3t!!!"}`, "Sekr3t!!!"},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				resp, answer := a.with(t).raw(a.admin, tt.method, tt.path, []byte(tt.body))
+				if resp.StatusCode != http.StatusUnprocessableEntity {
+					t.Fatalf("status %d, want 422: %s", resp.StatusCode, answer)
+				}
+				if strings.Contains(string(answer), tt.value) {
+					t.Errorf("the answer echoes the value %q sent: %s", tt.value, answer)
+				}
+			})
 		}
 	})
 }
