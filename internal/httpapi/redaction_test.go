@@ -18,6 +18,9 @@ import (
 // data: a problem must never echo their values.
 var sensitiveField = regexp.MustCompile(`(?i)secret|password|passphrase|token|id_number|id_doc|phone|mobile|email|name|address|birth`)
 
+// pathParam matches a path parameter of an operation's path.
+var pathParam = regexp.MustCompile(`\{[a-z_]+\}`)
+
 // sensitiveRoutes lists every operation whose request body has a secret or
 // identity field, with those fields. TestProblemsNeverEchoValues fails when
 // an operation's body gains or loses such a field and this list is not
@@ -130,7 +133,7 @@ func TestProblemsNeverEchoValues(t *testing.T) {
 		}
 		for route, fields := range ops {
 			method, path, _ := strings.Cut(route, " ")
-			path = strings.TrimPrefix(regexp.MustCompile(`\{[a-z_]+\}`).ReplaceAllString(path, "x1"), "")
+			path = pathParam.ReplaceAllString(path, "x1")
 			variants := []struct {
 				name  string
 				value func(i int) string
