@@ -3969,7 +3969,7 @@ type Problem struct {
 	// Detail What went wrong, for people.
 	Detail *string `json:"detail,omitempty"`
 
-	// Errors Individual validation errors.
+	// Errors Individual validation errors: each names a field, never its value.
 	Errors *[]ErrorDetail `json:"errors"`
 
 	// Field The request field at fault, e.g. body.postings[0].amount.

@@ -38,6 +38,10 @@ type ServeCmd struct {
 	// WebhookAllowCIDR opens ranges of the operator's network to webhook
 	// deliveries, which otherwise reach public addresses only.
 	WebhookAllowCIDR []string `name:"webhook-allow-cidr" sep:"," placeholder:"CIDR,…" env:"SUANPAN_WEBHOOK_ALLOW_CIDR" help:"Address ranges webhook deliveries may connect to although they are loopback, private (10/8, 172.16/12, 192.168/16, fc00::/7), link-local (169.254/16 with cloud metadata, fe80::/10), CGNAT or otherwise not public, e.g. 10.20.0.0/16,192.168.1.0/24: receivers on your own network. Without it webhooks reach public addresses only. Every address is checked as it is connected to, after DNS."`
+
+	// Failed authentications are throttled per source address and key ID.
+	AuthFailureBurst  int           `name:"auth-failure-burst" default:"20" env:"SUANPAN_AUTH_FAILURE_BURST" help:"Failed authentications a source address, and separately a key ID, may make before its requests are answered 429 (too_many_requests) with Retry-After; 0 turns the throttle off."`
+	AuthFailureWindow time.Duration `name:"auth-failure-window" default:"1m" env:"SUANPAN_AUTH_FAILURE_WINDOW" help:"The time in which the throttle forgets a full --auth-failure-burst of failures (they come back evenly)."`
 }
 
 // Validate checks the flags before anything is opened.
@@ -52,6 +56,12 @@ func (c *ServeCmd) Validate() error {
 	}
 	if _, err := parseAllowCIDRs(c.WebhookAllowCIDR); err != nil {
 		return err
+	}
+	if c.AuthFailureBurst < 0 || c.AuthFailureBurst > 1_000_000 {
+		return errors.New("--auth-failure-burst must be from 0 (no throttle) to 1000000")
+	}
+	if c.AuthFailureWindow < time.Second || c.AuthFailureWindow > 24*time.Hour {
+		return errors.New("--auth-failure-window must be from 1s to 24h")
 	}
 	return checkServerFlags(c.RequestTimeout, c.ShutdownTimeout, c.HoldSweepInterval, c.MaxBodyBytes)
 }
@@ -94,7 +104,8 @@ func (c *ServeCmd) Run(ctx context.Context, a *app) (err error) {
 		RequestTimeout: c.RequestTimeout, MaxBodyBytes: c.MaxBodyBytes, HoldSweepInterval: c.HoldSweepInterval,
 		ShutdownTimeout: c.ShutdownTimeout, TrustProxy: c.TrustProxy, TLSCert: c.TLSCert, TLSKey: c.TLSKey,
 		EncryptionKeys: c.EncryptionKeys, PublicURL: c.PublicURL, NatsURL: c.NatsURL, NatsStream: c.NatsStream,
-		NatsPrefix: c.NatsPrefix, EODSchedule: c.EODSchedule, EODDelay: c.EODDelay, WebhookAllowPrefixes: allow}, a.log)
+		NatsPrefix: c.NatsPrefix, EODSchedule: c.EODSchedule, EODDelay: c.EODDelay, WebhookAllowPrefixes: allow,
+		AuthFailureBurst: c.authFailureBurst(), AuthFailureWindow: c.AuthFailureWindow}, a.log)
 	if err != nil {
 		return err
 	}
@@ -110,6 +121,15 @@ func (c *ServeCmd) Run(ctx context.Context, a *app) (err error) {
 		return errors.Join(err, srv.close())
 	}
 	return srv.serve(ctx, ln, a.listening)
+}
+
+// authFailureBurst is the API's setting: the flag's 0 (off) is negative
+// there, where 0 is the default.
+func (c *ServeCmd) authFailureBurst() int {
+	if c.AuthFailureBurst == 0 {
+		return -1
+	}
+	return c.AuthFailureBurst
 }
 
 // printBootstrapKey shows the new admin key, the one time it can be shown.

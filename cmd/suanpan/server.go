@@ -61,6 +61,10 @@ type serverConfig struct {
 	// WebhookAllowPrefixes are the non-public ranges webhook deliveries
 	// may connect to (--webhook-allow-cidr); none: public addresses only.
 	WebhookAllowPrefixes []netip.Prefix
+	// AuthFailureBurst and AuthFailureWindow throttle failed
+	// authentications (httpapi.Config's; zero: its defaults).
+	AuthFailureBurst  int
+	AuthFailureWindow time.Duration
 }
 
 func defaultServerConfig() serverConfig {
@@ -144,7 +148,7 @@ func newAPIServer(ctx context.Context, db *store.DB, cfg serverConfig, log *slog
 		Products: s.products, Operations: s.ops, Payments: s.payments, Jobs: s.jobs, Webhooks: s.webhooks,
 		Recon: s.recon, EOD: s.eod, Clock: clock.Real{}, Log: log, Registry: reg},
 		httpapi.Config{MaxBodyBytes: cfg.MaxBodyBytes, RequestTimeout: cfg.RequestTimeout, Version: version(),
-			TrustProxy: cfg.TrustProxy})
+			TrustProxy: cfg.TrustProxy, AuthFailureBurst: cfg.AuthFailureBurst, AuthFailureWindow: cfg.AuthFailureWindow})
 	s.worker = s.api.Batches.StartWorker(ctx, batchPollInterval, func(err error) { log.Error("process batch", "err", err) })
 	s.envelopes = s.api.Operations.StartEnvelopeSweeper(ctx, cfg.HoldSweepInterval,
 		func(err error) { log.Error("expire envelopes", "err", err) })

@@ -341,6 +341,8 @@ func TestServeFlagErrors(t *testing.T) {
 		{"zero request timeout", []string{"--request-timeout", "0s"}, "--request-timeout"},
 		{"malformed webhook range", []string{"--webhook-allow-cidr", "10.0.0.0/8,10.0.0.0/33"}, "--webhook-allow-cidr"},
 		{"webhook range by name", []string{"--webhook-allow-cidr", "intranet"}, "--webhook-allow-cidr"},
+		{"negative auth failure burst", []string{"--auth-failure-burst", "-1"}, "--auth-failure-burst"},
+		{"auth failure window under a second", []string{"--auth-failure-window", "10ms"}, "--auth-failure-window"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -28,7 +28,7 @@ type Problem struct {
 	Detail    string              `json:"detail,omitempty" doc:"What went wrong, for people."`
 	Field     string              `json:"field,omitempty" doc:"The request field at fault, e.g. body.postings[0].amount."`
 	RequestID string              `json:"request_id,omitempty" doc:"The request's ID, as in the X-Request-ID header."`
-	Errors    []*huma.ErrorDetail `json:"errors,omitempty" doc:"Individual validation errors."`
+	Errors    []*huma.ErrorDetail `json:"errors,omitempty" doc:"Individual validation errors: each names a field, never its value."`
 }
 
 func (p *Problem) Error() string  { return p.Detail }
@@ -76,6 +76,8 @@ func newProblem(status int, msg string, errs ...error) huma.StatusError {
 		code = "timeout"
 	case http.StatusServiceUnavailable:
 		code = "unavailable"
+	case http.StatusTooManyRequests:
+		code = codeTooManyRequests
 	}
 	p := &Problem{Type: problemType(code), Title: http.StatusText(status), Status: status, Code: code, Detail: msg}
 	for _, e := range errs {
@@ -84,15 +86,30 @@ func newProblem(status int, msg string, errs ...error) huma.StatusError {
 		}
 		var d huma.ErrorDetailer
 		if errors.As(e, &d) {
-			p.Errors = append(p.Errors, d.ErrorDetail())
+			ed := redacted(d.ErrorDetail())
+			p.Errors = append(p.Errors, ed)
 			if p.Field == "" {
-				p.Field = d.ErrorDetail().Location
+				p.Field = ed.Location
 			}
 		} else {
 			p.Errors = append(p.Errors, &huma.ErrorDetail{Message: e.Error()})
 		}
 	}
 	return p
+}
+
+// redacted is a copy of a validation error without the request's value,
+// which huma echoes (a missing field's value is the whole body: identity
+// numbers, phones, secrets). A message huma extends with the error of a
+// parser ("expected string to be RFC 3986 uri: parse \"…\": …") quotes the
+// value too, so it keeps only what precedes the parser's words. A problem
+// names the field; the client has the value.
+func redacted(d *huma.ErrorDetail) *huma.ErrorDetail {
+	msg := d.Message
+	if strings.HasPrefix(msg, "expected ") {
+		msg, _, _ = strings.Cut(msg, ": ")
+	}
+	return &huma.ErrorDetail{Message: msg, Location: d.Location}
 }
 
 // ledgerStatus maps each ledger code to its HTTP status.

@@ -11,8 +11,10 @@ import (
 )
 
 type metrics struct {
-	requests *prometheus.CounterVec
-	latency  *prometheus.HistogramVec
+	requests      *prometheus.CounterVec
+	latency       *prometheus.HistogramVec
+	authFailures  prometheus.Counter
+	authThrottled *prometheus.CounterVec
 }
 
 // newMetrics registers the HTTP metrics and the ledger's queue depth on reg
@@ -26,9 +28,16 @@ func newMetrics(reg *prometheus.Registry, l *ledger.Ledger) *metrics {
 			Name: "suanpan_http_request_duration_seconds", Help: "HTTP request latency by route, method and status.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"route", "method", "status"}),
+		authFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "suanpan_http_auth_failures_total", Help: "Requests whose API key was refused (401).",
+		}),
+		authThrottled: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "suanpan_http_auth_throttled_total",
+			Help: "Requests answered 429 for too many failed authentications, by the limit that held them: source (address) or key (key ID).",
+		}, []string{"limit"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.requests, m.latency)
+		reg.MustRegister(m.requests, m.latency, m.authFailures, m.authThrottled)
 		if l != nil {
 			reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 				Name: "suanpan_ledger_queue_depth", Help: "Ledger requests waiting for a writer.",
@@ -81,12 +90,8 @@ func (s *Server) observe(route string) func(huma.Context, func(huma.Context)) {
 		}
 		ctx := hctx.Context()
 		if s.Log.Enabled(ctx, level) {
-			var key string
-			if p := principal(ctx); p != nil {
-				key = p.KeyID
-			}
 			s.Log.Log(ctx, level, "request", "method", hctx.Method(), "route", route, "status", status,
-				"duration_ms", float64(d.Microseconds())/1000, "request_id", requestID(ctx), "key_id", key,
+				"duration_ms", float64(d.Microseconds())/1000, "request_id", requestID(ctx), "key_id", keyIDOf(ctx),
 				"source", sourceOf(ctx))
 		}
 	}

@@ -13,12 +13,15 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"reflect"
 	"regexp"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -50,6 +53,15 @@ type Config struct {
 	Version string
 	// TrustProxy takes the client address from X-Forwarded-For.
 	TrustProxy bool
+	// AuthFailureBurst is how many failed authentications a source
+	// address, and separately a key ID, may make before its requests are
+	// answered 429 without being looked at; they are allowed again at
+	// AuthFailureBurst per AuthFailureWindow. Zero: 20; negative: no
+	// throttle.
+	AuthFailureBurst int
+	// AuthFailureWindow is the time the throttle takes to forget a full
+	// burst of failures; default 1 minute.
+	AuthFailureWindow time.Duration
 }
 
 // Deps are the services the API calls.
@@ -102,6 +114,9 @@ type Server struct {
 	routes  []Route
 	ready   func(context.Context) error
 
+	// Failed authentications per source address and per key ID.
+	sourceThrottle, keyThrottle *throttle
+
 	assetMu sync.Mutex
 	scales  map[string]int
 }
@@ -150,7 +165,9 @@ func New(d Deps, cfg Config) *Server {
 	// negotiation) with this package variable; ours carry a code.
 	hookErrors.Do(func() { huma.NewError = newProblem })
 
-	s := &Server{Deps: d, cfg: cfg, mux: http.NewServeMux(), scales: map[string]int{}}
+	s := &Server{Deps: d, cfg: cfg, mux: http.NewServeMux(), scales: map[string]int{},
+		sourceThrottle: newThrottle(cfg.AuthFailureBurst, cfg.AuthFailureWindow, throttleEntries),
+		keyThrottle:    newThrottle(cfg.AuthFailureBurst, cfg.AuthFailureWindow, throttleEntries)}
 	s.metrics = newMetrics(d.Registry, d.Ledger)
 	hc := huma.DefaultConfig("Suanpan API", cfg.Version)
 	hc.Info.Description = "Suanpan's financial core: ledger, accounts and platform. Authenticate with " +
@@ -327,12 +344,18 @@ type ctxKey int
 const (
 	requestIDKey ctxKey = iota
 	sourceKey
+	callerKey
 )
+
+// caller is who a request turned out to be from: authorize fills it in,
+// deep in the handler chain, for the request log written outside it.
+type caller struct{ keyID string }
 
 var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
 
 // withRequestID takes a well-formed X-Request-ID from the client or makes
-// one, puts it in the context and echoes it in the response.
+// one, puts it in the context and echoes it in the response. Every answer
+// forbids content sniffing: a problem or a CSV file is never a page.
 func (s *Server) withRequestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get("X-Request-ID")
@@ -342,8 +365,10 @@ func (s *Server) withRequestID(next http.Handler) http.Handler {
 			id = hex.EncodeToString(b[:])
 		}
 		w.Header().Set("X-Request-ID", id)
+		w.Header().Set("X-Content-Type-Options", "nosniff")
 		ctx := context.WithValue(r.Context(), requestIDKey, id)
 		ctx = context.WithValue(ctx, sourceKey, s.source(r))
+		ctx = context.WithValue(ctx, callerKey, &caller{})
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
@@ -363,6 +388,14 @@ func (s *Server) source(r *http.Request) string {
 
 func requestID(ctx context.Context) string { id, _ := ctx.Value(requestIDKey).(string); return id }
 func sourceOf(ctx context.Context) string  { src, _ := ctx.Value(sourceKey).(string); return src }
+
+// keyIDOf is the ID of the API key the request authenticated with, if any.
+func keyIDOf(ctx context.Context) string {
+	if c, _ := ctx.Value(callerKey).(*caller); c != nil {
+		return c.keyID
+	}
+	return ""
+}
 
 // withLimits bounds the handling time (huma bounds the body of every
 // operation; the other routes read none).
@@ -411,6 +444,9 @@ func register[I, O any](s *Server, op huma.Operation, perm auth.Permission, h fu
 		// Public: the document must say so, or the top-level default
 		// (none today, an API key tomorrow) would apply.
 		op.Security = []map[string][]string{}
+	}
+	if hasJSONBody[I]() {
+		op.Middlewares = append(op.Middlewares, s.checkBody(op.Method+" "+route, op.MaxBodyBytes))
 	}
 	op.Middlewares = append(huma.Middlewares{s.observe(route)}, op.Middlewares...)
 	why := append(derivedErrors(reflect.TypeFor[I](), route, perm), operationErrors[op.OperationID]...)
@@ -496,7 +532,7 @@ func derivedErrors(in reflect.Type, route string, perm auth.Permission) []errorD
 		// throttled after failed authentications 429.
 		errs = append(errs, errorDoc{http.StatusUnauthorized, "`unauthenticated`: no valid API key"},
 			errorDoc{http.StatusForbidden, "`forbidden`: the key lacks the permission"},
-			errorDoc{http.StatusTooManyRequests, "too many failed authentications from the client's address"})
+			errorDoc{http.StatusTooManyRequests, "`too_many_requests`: too many failed authentications from the client's address or for the key ID; retry after the `Retry-After` seconds"})
 	}
 	// Services a server may be built without answer 503 (see Deps).
 	for _, prefix := range []string{"/customers", "/payments", "/jobs", "/webhooks", "/recon", "/eod"} {
@@ -545,19 +581,40 @@ func namesResource(field string) bool {
 	return strings.HasSuffix(field, "_id") || strings.HasSuffix(field, "_account")
 }
 
-// authorize authenticates the bearer token and checks perm.
+// authorize authenticates the bearer token and checks perm. Answers to
+// authenticated routes are never stored by caches: they hold balances,
+// customers and secrets shown once.
 func (s *Server) authorize(perm auth.Permission) func(huma.Context, func(huma.Context)) {
 	return func(hctx huma.Context, next func(huma.Context)) {
 		ctx := hctx.Context()
+		hctx.SetHeader("Cache-Control", "no-store")
 		token, ok := bearer(hctx.Header("Authorization"))
 		if !ok {
 			s.writeProblem(hctx, fail(ctx, http.StatusUnauthorized, auth.CodeUnauthenticated, "", "a valid API key is required: Authorization: Bearer <key>"))
 			return
 		}
+		src, kid := sourceOf(ctx), tokenKeyID(token)
+		now := s.Clock.Now()
+		if wait, limit := s.throttled(src, kid, now); wait > 0 {
+			s.metrics.authThrottled.WithLabelValues(limit).Inc()
+			hctx.SetHeader("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+			s.writeProblem(hctx, fail(ctx, http.StatusTooManyRequests, codeTooManyRequests, "",
+				"too many failed authentications from this address or for this key; retry after the Retry-After seconds"))
+			return
+		}
 		p, err := s.Auth.Authenticate(ctx, token)
 		if err != nil {
+			var ae *auth.Error
+			if errors.As(err, &ae) && ae.Code == auth.CodeUnauthenticated {
+				s.metrics.authFailures.Inc()
+				s.sourceThrottle.fail(src, now)
+				s.keyThrottle.fail(kid, now)
+			}
 			s.writeProblem(hctx, s.toProblem(ctx, err).(*Problem))
 			return
+		}
+		if c, _ := ctx.Value(callerKey).(*caller); c != nil {
+			c.keyID = p.KeyID
 		}
 		if !p.Can(perm) {
 			s.writeProblem(hctx, fail(ctx, http.StatusForbidden, auth.CodeForbidden, "",
@@ -566,6 +623,36 @@ func (s *Server) authorize(perm auth.Permission) func(huma.Context, func(huma.Co
 		}
 		next(huma.WithValue(hctx, principalCtxKey{}, p))
 	}
+}
+
+// codeTooManyRequests is the code of a 429.
+const codeTooManyRequests = "too_many_requests"
+
+// throttled reports how long a request must wait, and which limit holds it
+// ("source" or "key"), when its address or key ID has no failures left.
+func (s *Server) throttled(src, kid string, now time.Time) (time.Duration, string) {
+	ws, wk := s.sourceThrottle.wait(src, now), s.keyThrottle.wait(kid, now)
+	if ws >= wk && ws > 0 {
+		return ws, "source"
+	}
+	if wk > 0 {
+		return wk, "key"
+	}
+	return 0, ""
+}
+
+// tokenKeyID is the key ID of a token sp_<id>_<secret> ("" for another
+// form): the part a guesser of secrets keeps.
+func tokenKeyID(token string) string {
+	rest, ok := strings.CutPrefix(token, "sp_")
+	if !ok {
+		return ""
+	}
+	id, _, ok := strings.Cut(rest, "_")
+	if !ok || len(id) > 64 {
+		return ""
+	}
+	return id
 }
 
 type principalCtxKey struct{}

@@ -163,6 +163,9 @@ func openSQLite(ctx context.Context, path string, opts Options) (*DB, error) {
 			return nil, fmt.Errorf("open sqlite: %w", err)
 		}
 	}
+	if err := privateFiles(path); err != nil {
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
 	// Pragmas go in the DSN so that every pooled connection gets them. The
 	// writer does not checkpoint on commit below walCheckpointCap pages: the
 	// checkpointer goroutine does that off the commit path.
@@ -180,6 +183,12 @@ func openSQLite(ctx context.Context, path string, opts Options) (*DB, error) {
 		w.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
+	// SQLite gives the WAL and shared-memory files the database file's
+	// mode; this holds for any it finds from an older run too.
+	if err := privateFiles(path); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
 	r, err := sql.Open("sqlite", path+"?"+common+"&_pragma=cache_size(-16384)&_pragma=query_only(1)")
 	if err != nil {
 		w.Close()
@@ -190,6 +199,25 @@ func openSQLite(ctx context.Context, path string, opts Options) (*DB, error) {
 	db := &DB{Dialect: SQLite, Write: w, Read: r, Name: path, stop: make(chan struct{}), stopped: make(chan struct{})}
 	go db.checkpointer(path + "?" + common + "&_pragma=synchronous(" + sync + ")")
 	return db, nil
+}
+
+// privateFiles makes the SQLite database file (created here when missing,
+// before the driver would create it with the umask's mode) and its -wal
+// and -shm files readable by the owner only: they hold the whole books.
+func privateFiles(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	for _, name := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Chmod(name, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
 }
 
 // walCheckpointCap is the WAL size, in pages, past which the writer itself
