@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/suanpan/suanpan/internal/audit"
-	"github.com/suanpan/suanpan/internal/store"
+	"github.com/suanpan/suanpan/store"
 )
 
 func TestAuditVerify(t *testing.T) {

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	sdk "github.com/suanpan/suanpan/client"
-	"github.com/suanpan/suanpan/internal/money"
+	"github.com/suanpan/suanpan/money"
 )
 
 // The client commands talk to a running server over its API, as any

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	sdk "github.com/suanpan/suanpan/client"
-	"github.com/suanpan/suanpan/internal/money"
+	"github.com/suanpan/suanpan/money"
 )
 
 // AccountsCmd groups the account commands.

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/suanpan/suanpan/internal/httpapi"
-	"github.com/suanpan/suanpan/internal/store/storetest"
+	"github.com/suanpan/suanpan/store/storetest"
 )
 
 // customerPage is a page of customers list --json.

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/suanpan/suanpan/internal/httpapi"
-	"github.com/suanpan/suanpan/internal/store/storetest"
+	"github.com/suanpan/suanpan/store/storetest"
 )
 
 // TestClientPlatform runs the institution, API key, asset and product

@@ -17,8 +17,8 @@ import (
 
 	sdk "github.com/suanpan/suanpan/client"
 	"github.com/suanpan/suanpan/internal/eod"
-	"github.com/suanpan/suanpan/internal/money"
 	"github.com/suanpan/suanpan/internal/recon/statement"
+	"github.com/suanpan/suanpan/money"
 )
 
 // ReconCmd groups the reconciliation commands.

@@ -16,9 +16,9 @@ import (
 
 	"github.com/suanpan/suanpan/internal/auth"
 	"github.com/suanpan/suanpan/internal/demo"
-	"github.com/suanpan/suanpan/internal/money"
 	"github.com/suanpan/suanpan/internal/payments"
 	"github.com/suanpan/suanpan/internal/payments/sim"
+	"github.com/suanpan/suanpan/money"
 )
 
 // DemoCmd serves the API on an SQLite store of its own, seeded with a

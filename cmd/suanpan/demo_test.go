@@ -15,7 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/suanpan/suanpan/internal/payments/sim"
-	"github.com/suanpan/suanpan/internal/store"
+	"github.com/suanpan/suanpan/store"
 )
 
 func TestDemo(t *testing.T) {

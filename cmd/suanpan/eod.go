@@ -19,15 +19,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/suanpan/suanpan/clock"
 	"github.com/suanpan/suanpan/internal/accounts"
-	"github.com/suanpan/suanpan/internal/clock"
 	"github.com/suanpan/suanpan/internal/eod"
 	"github.com/suanpan/suanpan/internal/jobs"
-	"github.com/suanpan/suanpan/internal/ledger"
-	"github.com/suanpan/suanpan/internal/money"
 	"github.com/suanpan/suanpan/internal/payments"
 	"github.com/suanpan/suanpan/internal/recon"
-	"github.com/suanpan/suanpan/internal/store"
+	"github.com/suanpan/suanpan/ledger"
+	"github.com/suanpan/suanpan/money"
+	"github.com/suanpan/suanpan/store"
 )
 
 // EODCmd groups the end-of-day commands. A kong command belongs to one

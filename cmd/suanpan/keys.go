@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/suanpan/suanpan/internal/accounts"
-	"github.com/suanpan/suanpan/internal/store"
+	"github.com/suanpan/suanpan/store"
 )
 
 // keyFileSuffix names the file beside an SQLite store that keeps the

@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/suanpan/suanpan/clock"
 	"github.com/suanpan/suanpan/internal/accounts"
-	"github.com/suanpan/suanpan/internal/clock"
 	"github.com/suanpan/suanpan/internal/outbox"
 	"github.com/suanpan/suanpan/internal/payments"
 )

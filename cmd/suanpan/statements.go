@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/suanpan/suanpan/clock"
 	"github.com/suanpan/suanpan/internal/accounts"
-	"github.com/suanpan/suanpan/internal/clock"
 )
 
 // StatementsCmd groups the statement commands.

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/suanpan/suanpan/clock"
 	"github.com/suanpan/suanpan/internal/accounts"
-	"github.com/suanpan/suanpan/internal/clock"
-	"github.com/suanpan/suanpan/internal/store"
+	"github.com/suanpan/suanpan/store"
 )
 
 func TestStatementsGenerate(t *testing.T) {

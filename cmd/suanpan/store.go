@@ -5,8 +5,8 @@ import (
 	"errors"
 	"log/slog"
 
-	"github.com/suanpan/suanpan/internal/ledger"
-	"github.com/suanpan/suanpan/internal/store"
+	"github.com/suanpan/suanpan/ledger"
+	"github.com/suanpan/suanpan/store"
 )
 
 // StoreFlags locate the server's store. Commands that work on it embed them.

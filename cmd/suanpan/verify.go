@@ -7,7 +7,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/suanpan/suanpan/internal/ledger"
+	"github.com/suanpan/suanpan/ledger"
 )
 
 // VerifyCmd checks the ledger's invariants on a live store: every balance

@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/suanpan/suanpan/internal/clock"
-	"github.com/suanpan/suanpan/internal/ledger"
-	"github.com/suanpan/suanpan/internal/store"
+	"github.com/suanpan/suanpan/clock"
+	"github.com/suanpan/suanpan/ledger"
+	"github.com/suanpan/suanpan/store"
 )
 
 // The refusal codes of maker–checker approvals.

@@ -5,9 +5,9 @@ import (
 	"testing"
 
 	"github.com/suanpan/suanpan/internal/accounts"
-	"github.com/suanpan/suanpan/internal/ledger"
-	"github.com/suanpan/suanpan/internal/store"
-	"github.com/suanpan/suanpan/internal/store/storetest"
+	"github.com/suanpan/suanpan/ledger"
+	"github.com/suanpan/suanpan/store"
+	"github.com/suanpan/suanpan/store/storetest"
 )
 
 func countEvents(t *testing.T, db *store.DB, typ string) int {

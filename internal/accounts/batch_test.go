@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/suanpan/suanpan/internal/accounts"
-	"github.com/suanpan/suanpan/internal/store"
-	"github.com/suanpan/suanpan/internal/store/storetest"
+	"github.com/suanpan/suanpan/store"
+	"github.com/suanpan/suanpan/store/storetest"
 )
 
 func batchResults(t *testing.T, bs *accounts.Batches, id string) [][]string {

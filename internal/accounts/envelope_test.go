@@ -8,10 +8,10 @@ import (
 	"time"
 
 	"github.com/suanpan/suanpan/internal/accounts"
-	"github.com/suanpan/suanpan/internal/ledger"
-	"github.com/suanpan/suanpan/internal/money"
-	"github.com/suanpan/suanpan/internal/store"
-	"github.com/suanpan/suanpan/internal/store/storetest"
+	"github.com/suanpan/suanpan/ledger"
+	"github.com/suanpan/suanpan/money"
+	"github.com/suanpan/suanpan/store"
+	"github.com/suanpan/suanpan/store/storetest"
 )
 
 // envBooks: opBooks plus an "envwallet" product allowing red_envelope on

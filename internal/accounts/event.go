@@ -4,8 +4,8 @@ import (
 	"context"
 	"database/sql"
 
-	"github.com/suanpan/suanpan/internal/ledger"
 	"github.com/suanpan/suanpan/internal/outbox"
+	"github.com/suanpan/suanpan/ledger"
 )
 
 // The event types the account life cycle emits.

@@ -4,7 +4,7 @@ import (
 	"fmt"
 
 	"github.com/govalues/decimal"
-	"github.com/suanpan/suanpan/internal/money"
+	"github.com/suanpan/suanpan/money"
 )
 
 // FeeKind is how a fee rule computes its fee.

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/suanpan/suanpan/internal/accounts"
-	"github.com/suanpan/suanpan/internal/money"
+	"github.com/suanpan/suanpan/money"
 )
 
 func TestFee(t *testing.T) {

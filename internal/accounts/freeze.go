@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/suanpan/suanpan/internal/ledger"
-	"github.com/suanpan/suanpan/internal/store"
+	"github.com/suanpan/suanpan/ledger"
+	"github.com/suanpan/suanpan/store"
 )
 
 // FreezeSide is what a freeze stops: debits, credits or both.

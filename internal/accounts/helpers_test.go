@@ -6,8 +6,8 @@ import (
 	"testing"
 
 	"github.com/suanpan/suanpan/internal/accounts"
-	"github.com/suanpan/suanpan/internal/ledger"
-	"github.com/suanpan/suanpan/internal/money"
+	"github.com/suanpan/suanpan/ledger"
+	"github.com/suanpan/suanpan/money"
 )
 
 // wallet returns a valid CNY wallet product with the given rules.

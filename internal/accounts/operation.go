@@ -8,9 +8,9 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/suanpan/suanpan/internal/clock"
-	"github.com/suanpan/suanpan/internal/ledger"
-	"github.com/suanpan/suanpan/internal/store"
+	"github.com/suanpan/suanpan/clock"
+	"github.com/suanpan/suanpan/ledger"
+	"github.com/suanpan/suanpan/store"
 )
 
 // The event types business operations emit.

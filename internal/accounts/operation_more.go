@@ -5,8 +5,8 @@ import (
 	"math"
 	"strconv"
 
-	"github.com/suanpan/suanpan/internal/ledger"
-	"github.com/suanpan/suanpan/internal/store"
+	"github.com/suanpan/suanpan/ledger"
+	"github.com/suanpan/suanpan/store"
 )
 
 // More internal account roles.

@@ -8,10 +8,10 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/suanpan/suanpan/internal/accounts"
-	"github.com/suanpan/suanpan/internal/ledger"
-	"github.com/suanpan/suanpan/internal/money"
-	"github.com/suanpan/suanpan/internal/store"
-	"github.com/suanpan/suanpan/internal/store/storetest"
+	"github.com/suanpan/suanpan/ledger"
+	"github.com/suanpan/suanpan/money"
+	"github.com/suanpan/suanpan/store"
+	"github.com/suanpan/suanpan/store/storetest"
 )
 
 // moreBooks: opBooks plus a "wallet2" product in bank-a and bank-b

@@ -6,7 +6,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/suanpan/suanpan/internal/ledger"
+	"github.com/suanpan/suanpan/ledger"
 )
 
 // usagePeriods returns the day and month periods of a business date

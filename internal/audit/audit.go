@@ -23,7 +23,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/suanpan/suanpan/internal/store"
+	"github.com/suanpan/suanpan/store"
 )
 
 // Record is one audited operation.

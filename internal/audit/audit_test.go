@@ -12,8 +12,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/suanpan/suanpan/internal/audit"
-	"github.com/suanpan/suanpan/internal/store"
-	"github.com/suanpan/suanpan/internal/store/storetest"
+	"github.com/suanpan/suanpan/store"
+	"github.com/suanpan/suanpan/store/storetest"
 )
 
 var base = time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)

@@ -16,8 +16,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/suanpan/suanpan/internal/clock"
-	"github.com/suanpan/suanpan/internal/store"
+	"github.com/suanpan/suanpan/clock"
+	"github.com/suanpan/suanpan/store"
 )
 
 // Error is a refusal with a stable code and a message safe to show.

@@ -9,10 +9,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/suanpan/suanpan/clock"
 	"github.com/suanpan/suanpan/internal/accounts"
-	"github.com/suanpan/suanpan/internal/clock"
-	"github.com/suanpan/suanpan/internal/ledger"
-	"github.com/suanpan/suanpan/internal/money"
+	"github.com/suanpan/suanpan/ledger"
+	"github.com/suanpan/suanpan/money"
 )
 
 // AccountsConfig is one account-layer benchmark run: payments to merchants

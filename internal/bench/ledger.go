@@ -15,7 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/suanpan/suanpan/internal/ledger"
+	"github.com/suanpan/suanpan/ledger"
 )
 
 // LedgerConfig is one ledger benchmark run.

@@ -8,8 +8,8 @@ import (
 	"sync"
 
 	"github.com/suanpan/suanpan/internal/accounts"
-	"github.com/suanpan/suanpan/internal/ledger"
-	"github.com/suanpan/suanpan/internal/money"
+	"github.com/suanpan/suanpan/ledger"
+	"github.com/suanpan/suanpan/money"
 )
 
 // The account layer's sample: products, customers with accounts opened on

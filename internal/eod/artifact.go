@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/suanpan/suanpan/internal/store"
+	"github.com/suanpan/suanpan/store"
 )
 
 // Content types of the artifacts.

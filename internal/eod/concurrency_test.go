@@ -8,8 +8,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/suanpan/suanpan/internal/eod"
-	"github.com/suanpan/suanpan/internal/store"
-	"github.com/suanpan/suanpan/internal/store/storetest"
+	"github.com/suanpan/suanpan/store"
+	"github.com/suanpan/suanpan/store/storetest"
 )
 
 // Of concurrent runs of one date only one executes: while a runner holds

@@ -17,16 +17,16 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/suanpan/suanpan/clock"
 	"github.com/suanpan/suanpan/internal/accounts"
-	"github.com/suanpan/suanpan/internal/clock"
 	"github.com/suanpan/suanpan/internal/eod"
 	"github.com/suanpan/suanpan/internal/jobs"
-	"github.com/suanpan/suanpan/internal/ledger"
-	"github.com/suanpan/suanpan/internal/money"
 	"github.com/suanpan/suanpan/internal/payments"
 	"github.com/suanpan/suanpan/internal/payments/channel"
 	"github.com/suanpan/suanpan/internal/payments/sim"
-	"github.com/suanpan/suanpan/internal/store"
+	"github.com/suanpan/suanpan/ledger"
+	"github.com/suanpan/suanpan/money"
+	"github.com/suanpan/suanpan/store"
 )
 
 const (

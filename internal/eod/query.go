@@ -6,7 +6,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/suanpan/suanpan/internal/store"
+	"github.com/suanpan/suanpan/store"
 )
 
 // Page sizes of Runs.

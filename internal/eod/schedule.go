@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/suanpan/suanpan/internal/jobs"
-	"github.com/suanpan/suanpan/internal/store"
+	"github.com/suanpan/suanpan/store"
 )
 
 // JobRun is the job kind of the scheduled end of day; a job's key is its

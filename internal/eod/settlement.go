@@ -12,8 +12,8 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/suanpan/suanpan/internal/money"
-	"github.com/suanpan/suanpan/internal/store"
+	"github.com/suanpan/suanpan/money"
+	"github.com/suanpan/suanpan/store"
 )
 
 // Settlement is one institution's daily settlement report. Amounts are in

@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/suanpan/suanpan/internal/accounts"
-	"github.com/suanpan/suanpan/internal/ledger"
+	"github.com/suanpan/suanpan/ledger"
 )
 
 // cutover makes the date final: it is over by the ledger's clock (Run

@@ -10,7 +10,7 @@ import (
 	"github.com/suanpan/suanpan/internal/accounts"
 	"github.com/suanpan/suanpan/internal/audit"
 	"github.com/suanpan/suanpan/internal/auth"
-	"github.com/suanpan/suanpan/internal/ledger"
+	"github.com/suanpan/suanpan/ledger"
 )
 
 type accountBody struct {

@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/suanpan/suanpan/internal/ledger"
+	"github.com/suanpan/suanpan/ledger"
 )
 
 // TestAmountCeiling checks that every entry point taking an amount refuses

@@ -8,7 +8,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/suanpan/suanpan/internal/accounts"
 	"github.com/suanpan/suanpan/internal/auth"
-	"github.com/suanpan/suanpan/internal/ledger"
+	"github.com/suanpan/suanpan/ledger"
 )
 
 // Red envelopes: create (payer → escrow), claim (escrow → recipient, the

@@ -11,7 +11,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/suanpan/suanpan/internal/ledger"
+	"github.com/suanpan/suanpan/ledger"
 )
 
 // IdempotencyHeader is embedded in the input of every money-moving POST.

@@ -4,7 +4,7 @@ import (
 	"context"
 
 	"github.com/suanpan/suanpan/internal/accounts"
-	"github.com/suanpan/suanpan/internal/ledger"
+	"github.com/suanpan/suanpan/ledger"
 )
 
 // More business operations: balance freeze (and its unfreeze or

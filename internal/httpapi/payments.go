@@ -12,9 +12,9 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/suanpan/suanpan/internal/auth"
-	"github.com/suanpan/suanpan/internal/money"
 	"github.com/suanpan/suanpan/internal/payments"
 	"github.com/suanpan/suanpan/internal/payments/channel"
+	"github.com/suanpan/suanpan/money"
 )
 
 // Payments: channels money enters and leaves through, orders through them

@@ -11,8 +11,8 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/suanpan/suanpan/internal/accounts"
 	"github.com/suanpan/suanpan/internal/auth"
-	"github.com/suanpan/suanpan/internal/ledger"
-	"github.com/suanpan/suanpan/internal/money"
+	"github.com/suanpan/suanpan/ledger"
+	"github.com/suanpan/suanpan/money"
 )
 
 // Account products: versioned configuration that accounts are opened on.

@@ -30,17 +30,17 @@ import (
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/suanpan/suanpan/clock"
 	"github.com/suanpan/suanpan/internal/accounts"
 	"github.com/suanpan/suanpan/internal/auth"
-	"github.com/suanpan/suanpan/internal/clock"
 	"github.com/suanpan/suanpan/internal/eod"
 	"github.com/suanpan/suanpan/internal/httpapi/docsui"
 	"github.com/suanpan/suanpan/internal/jobs"
-	"github.com/suanpan/suanpan/internal/ledger"
 	"github.com/suanpan/suanpan/internal/outbox"
 	"github.com/suanpan/suanpan/internal/payments"
 	"github.com/suanpan/suanpan/internal/recon"
-	"github.com/suanpan/suanpan/internal/store"
+	"github.com/suanpan/suanpan/ledger"
+	"github.com/suanpan/suanpan/store"
 )
 
 // Config tunes the API.
@@ -238,8 +238,8 @@ func schemaName(t reflect.Type, hint string) string {
 		t = t.Elem()
 	}
 	pkg := t.PkgPath()
-	const base = "github.com/suanpan/suanpan/internal/"
-	if strings.HasPrefix(pkg, base) && !strings.HasSuffix(pkg, "/httpapi") && t.Name() != "" {
+	const module = "github.com/suanpan/suanpan/"
+	if strings.HasPrefix(pkg, module) && !strings.HasSuffix(pkg, "/httpapi") && t.Name() != "" {
 		p := pkg[strings.LastIndex(pkg, "/")+1:]
 		return strings.ToUpper(p[:1]) + p[1:] + name
 	}

@@ -11,7 +11,7 @@ import (
 
 	"github.com/suanpan/suanpan/internal/auth"
 	"github.com/suanpan/suanpan/internal/httpapi"
-	"github.com/suanpan/suanpan/internal/ledger"
+	"github.com/suanpan/suanpan/ledger"
 )
 
 // twinAnswer is what one of two identical concurrent requests was told.

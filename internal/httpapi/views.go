@@ -4,8 +4,8 @@ import (
 	"context"
 	"time"
 
-	"github.com/suanpan/suanpan/internal/ledger"
-	"github.com/suanpan/suanpan/internal/money"
+	"github.com/suanpan/suanpan/ledger"
+	"github.com/suanpan/suanpan/money"
 )
 
 // The API's response shapes. Amounts are integer minor units; the

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/suanpan/suanpan/internal/store"
+	"github.com/suanpan/suanpan/store"
 )
 
 // Code is a stable error code of this package.

@@ -13,8 +13,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/suanpan/suanpan/internal/clock"
-	"github.com/suanpan/suanpan/internal/store"
+	"github.com/suanpan/suanpan/clock"
+	"github.com/suanpan/suanpan/store"
 )
 
 // Policy bounds how a kind's jobs are retried.

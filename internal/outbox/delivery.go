@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/suanpan/suanpan/internal/jobs"
-	"github.com/suanpan/suanpan/internal/store"
+	"github.com/suanpan/suanpan/store"
 )
 
 // JobKind is the kind of the jobs that deliver webhooks.

@@ -21,8 +21,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/suanpan/suanpan/internal/jobs"
 	"github.com/suanpan/suanpan/internal/outbox"
-	"github.com/suanpan/suanpan/internal/store"
-	"github.com/suanpan/suanpan/internal/store/storetest"
+	"github.com/suanpan/suanpan/store"
+	"github.com/suanpan/suanpan/store/storetest"
 )
 
 func TestCommittedEventsAreDeliveredOncePerSubscriber(t *testing.T) {

@@ -14,11 +14,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/suanpan/suanpan/clock"
 	"github.com/suanpan/suanpan/internal/auth"
-	"github.com/suanpan/suanpan/internal/clock"
 	"github.com/suanpan/suanpan/internal/jobs"
 	"github.com/suanpan/suanpan/internal/outbox"
-	"github.com/suanpan/suanpan/internal/store"
+	"github.com/suanpan/suanpan/store"
 )
 
 var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)

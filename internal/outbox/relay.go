@@ -11,8 +11,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/suanpan/suanpan/internal/clock"
-	"github.com/suanpan/suanpan/internal/store"
+	"github.com/suanpan/suanpan/clock"
+	"github.com/suanpan/suanpan/store"
 )
 
 // RelayOptions tune a Relay.

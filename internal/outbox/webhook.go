@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/suanpan/suanpan/internal/clock"
-	"github.com/suanpan/suanpan/internal/store"
+	"github.com/suanpan/suanpan/clock"
+	"github.com/suanpan/suanpan/store"
 )
 
 // Limits on webhook subscriptions.

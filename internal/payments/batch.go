@@ -16,10 +16,10 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/suanpan/suanpan/internal/jobs"
-	"github.com/suanpan/suanpan/internal/money"
 	"github.com/suanpan/suanpan/internal/outbox"
 	"github.com/suanpan/suanpan/internal/payments/channel"
-	"github.com/suanpan/suanpan/internal/store"
+	"github.com/suanpan/suanpan/money"
+	"github.com/suanpan/suanpan/store"
 )
 
 // Bulk orders: a CSV file of pay-outs (or pay-ins, or refunds) for one

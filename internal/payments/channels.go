@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/suanpan/suanpan/internal/money"
 	"github.com/suanpan/suanpan/internal/payments/channel"
-	"github.com/suanpan/suanpan/internal/store"
+	"github.com/suanpan/suanpan/money"
+	"github.com/suanpan/suanpan/store"
 )
 
 // Channel statuses.

@@ -30,7 +30,7 @@ import (
 	"fmt"
 	"regexp"
 
-	"github.com/suanpan/suanpan/internal/store"
+	"github.com/suanpan/suanpan/store"
 )
 
 // Code is a stable error code of this package; the API returns it as is.

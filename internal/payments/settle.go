@@ -10,8 +10,8 @@ import (
 
 	"github.com/suanpan/suanpan/internal/accounts"
 	"github.com/suanpan/suanpan/internal/jobs"
-	"github.com/suanpan/suanpan/internal/ledger"
 	"github.com/suanpan/suanpan/internal/payments/channel"
+	"github.com/suanpan/suanpan/ledger"
 )
 
 // codeStale rejects a settlement whose order changed since it was read;

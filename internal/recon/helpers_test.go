@@ -11,16 +11,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/suanpan/suanpan/clock"
 	"github.com/suanpan/suanpan/internal/accounts"
-	"github.com/suanpan/suanpan/internal/clock"
 	"github.com/suanpan/suanpan/internal/jobs"
-	"github.com/suanpan/suanpan/internal/ledger"
 	"github.com/suanpan/suanpan/internal/payments"
 	"github.com/suanpan/suanpan/internal/payments/channel"
 	"github.com/suanpan/suanpan/internal/payments/sim"
 	"github.com/suanpan/suanpan/internal/recon"
 	"github.com/suanpan/suanpan/internal/recon/statement"
-	"github.com/suanpan/suanpan/internal/store"
+	"github.com/suanpan/suanpan/ledger"
+	"github.com/suanpan/suanpan/store"
 )
 
 // t0 is 09:00 UTC on the business date day.

@@ -5,12 +5,12 @@ import (
 	"fmt"
 
 	"github.com/suanpan/suanpan/internal/accounts"
-	"github.com/suanpan/suanpan/internal/money"
 	"github.com/suanpan/suanpan/internal/payments"
 	"github.com/suanpan/suanpan/internal/payments/channel"
 	"github.com/suanpan/suanpan/internal/recon/match"
 	"github.com/suanpan/suanpan/internal/recon/statement"
-	"github.com/suanpan/suanpan/internal/store"
+	"github.com/suanpan/suanpan/money"
+	"github.com/suanpan/suanpan/store"
 )
 
 // sign is +1 for money the channel collects for Suanpan (a pay-in debits

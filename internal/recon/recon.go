@@ -34,11 +34,11 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/suanpan/suanpan/clock"
 	"github.com/suanpan/suanpan/internal/accounts"
-	"github.com/suanpan/suanpan/internal/clock"
-	"github.com/suanpan/suanpan/internal/ledger"
 	"github.com/suanpan/suanpan/internal/payments"
-	"github.com/suanpan/suanpan/internal/store"
+	"github.com/suanpan/suanpan/ledger"
+	"github.com/suanpan/suanpan/store"
 )
 
 // Code is a stable error code of this package; the API returns it as is.

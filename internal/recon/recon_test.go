@@ -10,7 +10,7 @@ import (
 	"github.com/suanpan/suanpan/internal/payments/sim"
 	"github.com/suanpan/suanpan/internal/recon"
 	"github.com/suanpan/suanpan/internal/recon/match"
-	"github.com/suanpan/suanpan/internal/store/storetest"
+	"github.com/suanpan/suanpan/store/storetest"
 )
 
 // disc is what a test expects of a discrepancy.

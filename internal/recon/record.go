@@ -10,13 +10,13 @@ import (
 	"sync"
 
 	"github.com/google/uuid"
-	"github.com/suanpan/suanpan/internal/ledger"
-	"github.com/suanpan/suanpan/internal/money"
 	"github.com/suanpan/suanpan/internal/outbox"
 	"github.com/suanpan/suanpan/internal/payments"
 	"github.com/suanpan/suanpan/internal/payments/channel"
 	"github.com/suanpan/suanpan/internal/recon/match"
-	"github.com/suanpan/suanpan/internal/store"
+	"github.com/suanpan/suanpan/ledger"
+	"github.com/suanpan/suanpan/money"
+	"github.com/suanpan/suanpan/store"
 )
 
 // save writes a run's matching in one storage transaction: the run, the

@@ -13,8 +13,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/suanpan/suanpan/internal/clock"
-	"github.com/suanpan/suanpan/internal/money"
+	"github.com/suanpan/suanpan/clock"
+	"github.com/suanpan/suanpan/money"
 )
 
 // base is what every adapter shares: its configuration, clock and HTTP

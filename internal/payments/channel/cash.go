@@ -11,7 +11,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/suanpan/suanpan/internal/money"
+	"github.com/suanpan/suanpan/money"
 )
 
 // cashCounter speaks the cash_counter dialect of a branch teller system:

@@ -50,7 +50,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/suanpan/suanpan/internal/clock"
+	"github.com/suanpan/suanpan/clock"
 )
 
 // Kind is a kind of payment channel; each has its own Adapter.

@@ -9,7 +9,7 @@ import (
 	"testing"
 )
 
-// TestNoFloat enforces, as internal/money's test of the same name does,
+// TestNoFloat enforces, as money's test of the same name does,
 // that no floating point appears on a money path: no float types, no
 // identifiers naming Float and no float literals in the non-test sources of
 // this package and of the simulator, which writes the statements parsed

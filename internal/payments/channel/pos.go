@@ -9,7 +9,7 @@ import (
 	"io"
 	"net/http"
 
-	"github.com/suanpan/suanpan/internal/money"
+	"github.com/suanpan/suanpan/money"
 )
 
 // posCard speaks the pos_card dialect of a card acquirer: JSON with

@@ -11,7 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/suanpan/suanpan/internal/clock"
+	"github.com/suanpan/suanpan/clock"
 	"github.com/suanpan/suanpan/internal/payments/channel"
 	"github.com/suanpan/suanpan/internal/payments/sim"
 )

@@ -11,7 +11,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/suanpan/suanpan/internal/money"
+	"github.com/suanpan/suanpan/money"
 )
 
 // qrWallet speaks the qr_wallet dialect, modelled on WeChat Pay API v2:

@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/suanpan/suanpan/internal/money"
 	"github.com/suanpan/suanpan/internal/payments/channel"
+	"github.com/suanpan/suanpan/money"
 )
 
 // cashCodec speaks cash_counter, a teller system's form fields with a MAC

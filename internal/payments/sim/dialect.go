@@ -10,9 +10,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/suanpan/suanpan/internal/clock"
-	"github.com/suanpan/suanpan/internal/money"
+	"github.com/suanpan/suanpan/clock"
 	"github.com/suanpan/suanpan/internal/payments/channel"
+	"github.com/suanpan/suanpan/money"
 )
 
 // op is what a request asks: to start an order in a direction, or to

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/suanpan/suanpan/internal/clock"
+	"github.com/suanpan/suanpan/clock"
 	"github.com/suanpan/suanpan/internal/payments/channel"
 	"github.com/suanpan/suanpan/internal/payments/sim"
 )

@@ -10,8 +10,8 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/suanpan/suanpan/internal/money"
 	"github.com/suanpan/suanpan/internal/payments/channel"
+	"github.com/suanpan/suanpan/money"
 )
 
 // posCodec speaks pos_card, a card acquirer's JSON with decimal amounts and

@@ -3,7 +3,7 @@ package sim
 import (
 	"fmt"
 
-	"github.com/suanpan/suanpan/internal/money"
+	"github.com/suanpan/suanpan/money"
 )
 
 // Rate is how often a fault happens, in basis points: Never (0) to Always

@@ -44,7 +44,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/suanpan/suanpan/internal/clock"
+	"github.com/suanpan/suanpan/clock"
 	"github.com/suanpan/suanpan/internal/payments/channel"
 )
 

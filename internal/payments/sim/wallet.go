@@ -12,8 +12,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/suanpan/suanpan/internal/money"
 	"github.com/suanpan/suanpan/internal/payments/channel"
+	"github.com/suanpan/suanpan/money"
 )
 
 // walletCodec speaks qr_wallet, after WeChat Pay API v2: flat XML, amounts

@@ -5,9 +5,9 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/suanpan/suanpan/internal/money"
 	"github.com/suanpan/suanpan/internal/payments/channel"
 	"github.com/suanpan/suanpan/internal/recon/statement"
+	"github.com/suanpan/suanpan/money"
 )
 
 // compare classifies line l against the orders in it.Orders (rule 4 of the

@@ -9,10 +9,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"github.com/suanpan/suanpan/internal/money"
 	"github.com/suanpan/suanpan/internal/payments/channel"
 	"github.com/suanpan/suanpan/internal/recon/match"
 	"github.com/suanpan/suanpan/internal/recon/statement"
+	"github.com/suanpan/suanpan/money"
 )
 
 // is is a list of indexes.

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/suanpan/suanpan/internal/money"
 	"github.com/suanpan/suanpan/internal/payments/channel"
+	"github.com/suanpan/suanpan/money"
 )
 
 // maxCamtBytes bounds a camt.053 file.

@@ -20,7 +20,7 @@
 // statement needs only a few dozen of the schema's elements.
 //
 // This package must never use floating point for an amount (amounts are
-// int64 minor units, parsed with internal/money and added with its
+// int64 minor units, parsed with money and added with its
 // overflow checks), never read without a bound (lines, line length and
 // input size are all capped), never expand an XML entity or accept a
 // DOCTYPE, and never guess: an unknown currency, status word or column

@@ -5,8 +5,8 @@ import (
 	"io"
 	"time"
 
-	"github.com/suanpan/suanpan/internal/money"
 	"github.com/suanpan/suanpan/internal/payments/channel"
+	"github.com/suanpan/suanpan/money"
 )
 
 // maxLines bounds the lines (CSV, native) or entries (camt.053) a file

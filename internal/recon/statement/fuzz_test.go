@@ -12,9 +12,9 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"github.com/suanpan/suanpan/internal/money"
 	"github.com/suanpan/suanpan/internal/payments/channel"
 	"github.com/suanpan/suanpan/internal/recon/statement"
+	"github.com/suanpan/suanpan/money"
 )
 
 // updateCorpus rewrites the fuzz seed corpora in testdata/fuzz from the
