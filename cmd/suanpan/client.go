@@ -90,10 +90,10 @@ func deref[T any](p *T) T {
 
 // jsonOf checks a response and returns its decoded body (of a 2xx
 // status), with the response for --json. body returns the body the
-// generated client decoded, nil for a 2xx status the API does not
-// document (a payment order's or bulk file's reference seen before
-// answers 200, not 201 or 202) or without a JSON Content-Type: that body
-// is decoded here as a T.
+// generated client decoded for the command's usual status; it is nil for
+// another 2xx status of the same shape (a payment order's or bulk file's
+// reference seen before answers 200, not 201 or 202) or an answer without
+// a JSON Content-Type, and that body is decoded here as a T.
 func jsonOf[T any, R sdk.Response](r R, err error, body func() *T) (*T, sdk.Response, error) {
 	if err := sdk.Check(r, err); err != nil {
 		return nil, nil, err
