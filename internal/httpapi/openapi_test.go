@@ -222,8 +222,8 @@ func TestErrorCodesDocumented(t *testing.T) {
 			}
 		}
 	}
-	for _, pkg := range []string{"ledger", "accounts", "auth", "payments", "recon", "eod", "outbox", "jobs"} {
-		parse(filepath.Join("..", pkg), func(file string, n ast.Node) {
+	for _, dir := range []string{"../../ledger", "../accounts", "../auth", "../payments", "../recon", "../eod", "../outbox", "../jobs"} {
+		parse(filepath.FromSlash(dir), func(file string, n ast.Node) {
 			vs, ok := n.(*ast.ValueSpec)
 			if !ok {
 				return
@@ -253,6 +253,12 @@ func TestErrorCodesDocumented(t *testing.T) {
 		case *ast.KeyValueExpr: // Problem{Code: "…"}
 			if id, ok := n.Key.(*ast.Ident); ok && id.Name == "Code" {
 				literal(file, n.Value)
+			}
+		case *ast.ValueSpec: // const codeTooManyRequests = "…"
+			for i, name := range n.Names {
+				if strings.HasPrefix(name.Name, "code") && i < len(n.Values) {
+					literal(file, n.Values[i])
+				}
 			}
 		}
 	})
@@ -320,7 +326,7 @@ func TestConformanceCheck(t *testing.T) {
 		body   string
 		ok     bool
 	}{
-		{"a documented answer", http.StatusOK, appJSON, `{"code":"CNY","scale":2,"created_at":"2026-11-02T09:00:00Z"}`, true},
+		{"a documented answer", http.StatusOK, appJSON, `{"code":"CNY","scale":2,"max_amount":100000000000000,"created_at":"2026-11-02T09:00:00Z"}`, true},
 		{"a documented problem", http.StatusNotFound, problemJSON,
 			`{"type":"https://suanpan.dev/errors#asset_not_found","title":"Not Found","status":404,"code":"asset_not_found"}`, true},
 		{"an undocumented status", http.StatusTeapot, problemJSON,
