@@ -178,7 +178,7 @@ func (p *costProbe) stop(ctx context.Context, units int64, unit string) (Cost, e
 		c.CPUMeasured = true
 		c.CPUUserS = (cpu1.user - p.cpu0.user).Seconds()
 		c.CPUSysS = (cpu1.sys - p.cpu0.sys).Seconds()
-		c.CPUUsPerUnit = per(int64((cpu1.user+cpu1.sys-p.cpu0.user-p.cpu0.sys)/time.Microsecond))
+		c.CPUUsPerUnit = per(int64((cpu1.user + cpu1.sys - p.cpu0.user - p.cpu0.sys) / time.Microsecond))
 	} else {
 		c.CPUScope = "not measured on this system"
 	}
