@@ -47,29 +47,30 @@ type LedgerConfig struct {
 
 // LedgerReport is what a run measured.
 type LedgerReport struct {
-	Store         string  `json:"store"`
-	Accounts      int     `json:"accounts"`
-	Concurrency   int     `json:"concurrency"`
-	Postings      int     `json:"postings"`
-	Hot           float64 `json:"hot"`
-	Batch         int     `json:"batch"`
-	DurationS     float64 `json:"duration_s"`
-	Transfers     int64   `json:"transfers"`
-	Rejected      int64   `json:"rejected"`
-	TransfersPerS float64 `json:"transfers_per_s"`
-	SubmitP50Ms   float64 `json:"submit_p50_ms"`
-	SubmitP99Ms   float64 `json:"submit_p99_ms"`
-	SubmitP999Ms  float64 `json:"submit_p999_ms"`
-	Batches       int64   `json:"batches"`
-	AvgBatch      float64 `json:"avg_batch"`
-	AvgCommitMs   float64 `json:"avg_commit_ms"`
-	HeapStartMiB  float64 `json:"heap_start_mib"`
-	HeapEndMiB    float64 `json:"heap_end_mib"`
-	HeapMaxMiB    float64 `json:"heap_max_mib"`
+	Store          string  `json:"store"`
+	Accounts       int     `json:"accounts"`
+	Concurrency    int     `json:"concurrency"`
+	Postings       int     `json:"postings"`
+	Hot            float64 `json:"hot"`
+	Batch          int     `json:"batch"`
+	DurationS      float64 `json:"duration_s"`
+	Transfers      int64   `json:"transfers"`
+	Rejected       int64   `json:"rejected"`
+	TransfersPerS  float64 `json:"transfers_per_s"`
+	SubmitP50Ms    float64 `json:"submit_p50_ms"`
+	SubmitP99Ms    float64 `json:"submit_p99_ms"`
+	SubmitP999Ms   float64 `json:"submit_p999_ms"`
+	Batches        int64   `json:"batches"`
+	AvgBatch       float64 `json:"avg_batch"`
+	AvgCommitMs    float64 `json:"avg_commit_ms"`
+	HeapStartMiB   float64 `json:"heap_start_mib"`
+	HeapEndMiB     float64 `json:"heap_end_mib"`
+	HeapMaxMiB     float64 `json:"heap_max_mib"`
+	VerifyOK       bool    `json:"verify_ok"`
+	VerifyProblems int     `json:"verify_problems"`
+	// The window's write path: batch sizes, WAL, disk writes and CPU.
 	BatchSizes
 	Cost
-	VerifyOK       bool `json:"verify_ok"`
-	VerifyProblems int  `json:"verify_problems"`
 }
 
 // RunLedger sets up accounts, drives transfers from Concurrency goroutines
