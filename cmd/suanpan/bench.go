@@ -60,6 +60,17 @@ type BenchLedgerCmd struct {
 	Batch             int           `default:"1" help:"Transfers per submission."`
 	Writers           int           `default:"0" help:"Batches committed concurrently (PostgreSQL only); 0 takes the engine's default."`
 	JSON              bool          `name:"json" help:"Print only the report, as one JSON object, and no progress."`
+	benchProfileFlags `embed:""`
+}
+
+// benchProfileFlags are the profiling flags of every bench subcommand.
+type benchProfileFlags struct {
+	CPUProfile string `name:"cpuprofile" placeholder:"FILE" help:"Write a CPU profile (pprof) of the measured window, set-up excluded, to FILE."`
+	MemProfile string `name:"memprofile" placeholder:"FILE" help:"Write a heap profile (pprof) taken at the end of the measured window to FILE."`
+}
+
+func (f benchProfileFlags) profiles() bench.Profiles {
+	return bench.Profiles{CPU: f.CPUProfile, Mem: f.MemProfile}
 }
 
 // Validate checks the flags before anything is opened.
@@ -97,6 +108,7 @@ func (c *BenchLedgerCmd) Run(ctx context.Context, a *app) error {
 		Hot:               c.Hot,
 		Batch:             c.Batch,
 		Writers:           c.Writers,
+		Profiles:          c.profiles(),
 	}
 	var progress func(string)
 	if !c.JSON {
@@ -127,12 +139,54 @@ func printBenchReport(w io.Writer, r *bench.LedgerReport) {
 		r.TransfersPerS, r.Transfers, r.DurationS, r.Rejected)
 	fmt.Fprintf(w, "submit latency  p50 %.2fms  p99 %.2fms  p99.9 %.2fms\n", r.SubmitP50Ms, r.SubmitP99Ms, r.SubmitP999Ms)
 	fmt.Fprintf(w, "batches         %d, average %.1f requests, average commit %.2fms\n", r.Batches, r.AvgBatch, r.AvgCommitMs)
+	printBatchSizes(w, 16, r.BatchSizes)
+	printCost(w, 16, r.Cost)
 	fmt.Fprintf(w, "heap            start %.1f MiB, end %.1f MiB, max %.1f MiB\n", r.HeapStartMiB, r.HeapEndMiB, r.HeapMaxMiB)
 	if r.VerifyOK {
 		fmt.Fprintln(w, "verify          OK")
 	} else {
 		fmt.Fprintf(w, "verify          %d problem(s)\n", r.VerifyProblems)
 	}
+}
+
+// printBatchSizes prints the distribution of requests per committed batch,
+// its label padded to width.
+func printBatchSizes(w io.Writer, width int, b bench.BatchSizes) {
+	switch b.BatchSizesFrom {
+	case "":
+		fmt.Fprintf(w, "%-*snot measured\n", width, "batch sizes")
+	case "metrics":
+		fmt.Fprintf(w, "%-*sp50 ≤%d  p90 ≤%d  p99 ≤%d  max ≤%d requests (the server's power-of-two histogram), %.0f commits/s\n",
+			width, "batch sizes", b.BatchP50, b.BatchP90, b.BatchP99, b.BatchMax, b.CommitsPerS)
+	default:
+		fmt.Fprintf(w, "%-*sp50 %d  p90 %d  p99 %d  max %d requests, %.0f commits/s\n",
+			width, "batch sizes", b.BatchP50, b.BatchP90, b.BatchP99, b.BatchMax, b.CommitsPerS)
+	}
+}
+
+// printCost prints what the window cost, per unit and in total, and what
+// each figure counts, its labels padded to width.
+func printCost(w io.Writer, width int, c bench.Cost) {
+	switch {
+	case !c.WALMeasured:
+		fmt.Fprintf(w, "%-*s%s\n", width, "WAL", c.WALScope)
+	case c.WALPages > 0 || c.PageSize > 0:
+		fmt.Fprintf(w, "%-*s%.0f bytes/%s, %.2f pages of %d bytes/%s (%.1f MiB in all)\n", width, "WAL",
+			c.WALBytesPerUnit, c.Unit, c.WALPagesPerUnit, c.PageSize, c.Unit, float64(c.WALBytes)/(1<<20))
+		fmt.Fprintf(w, "%-*s(%s)\n", width, "", c.WALScope)
+	default:
+		fmt.Fprintf(w, "%-*s%.0f bytes/%s, %.2f records/%s, %d full-page images (%.1f MiB in all)\n", width, "WAL",
+			c.WALBytesPerUnit, c.Unit, c.WALRecordsPerUnit, c.Unit, c.WALFPI, float64(c.WALBytes)/(1<<20))
+		fmt.Fprintf(w, "%-*s(%s)\n", width, "", c.WALScope)
+	}
+	if c.DiskIOMeasured {
+		fmt.Fprintf(w, "%-*s%.0f bytes/%s (%.1f MiB in all; this process's write_bytes in /proc/self/io)\n", width, "disk writes",
+			c.DiskWriteBytesPerUnit, c.Unit, float64(c.DiskWriteBytes)/(1<<20))
+	}
+	if c.CPUMeasured {
+		fmt.Fprintf(w, "%-*s%.0f µs/%s (user %.2fs, system %.2fs)\n", width, "CPU", c.CPUUsPerUnit, c.Unit, c.CPUUserS, c.CPUSysS)
+	}
+	fmt.Fprintf(w, "%-*s(%s)\n", width, "", c.CPUScope)
 }
 
 // BenchHTTPCmd runs bench.RunHTTP. Like bench ledger it never touches the

@@ -215,8 +215,8 @@ func (p *costProbe) stop(ctx context.Context, units int64, unit string) (Cost, e
 		c.WALScope = "pg_stat_wal of the whole PostgreSQL server: other databases' writes during the run count too"
 	} else {
 		c.WALBytes = c.WALPages * (p.pageSize + sqliteWALFrameHeader)
-		c.WALScope = "SQLite WAL frames the writer connection wrote (SQLITE_DBSTATUS_CACHE_WRITE), page_size+24 bytes each; " +
-			"checkpoints into the database file are not WAL (they are in disk writes)"
+		c.WALScope = "SQLite WAL frames the writer connection wrote, by SQLITE_DBSTATUS_CACHE_WRITE, page_size+24 bytes each; " +
+			"checkpoints into the database file are not WAL but count in disk writes"
 	}
 	c.WALBytesPerUnit, c.WALPagesPerUnit, c.WALRecordsPerUnit = per(c.WALBytes), per(c.WALPages), per(c.WALRecords)
 	return c, nil
