@@ -8,15 +8,12 @@ import (
 	"io"
 	"log/slog"
 	"maps"
-	"os"
-	"path/filepath"
 	"slices"
 	"time"
 
 	"github.com/suanpan/suanpan/internal/accounts"
 	"github.com/suanpan/suanpan/internal/bench"
 	"github.com/suanpan/suanpan/ledger"
-	"github.com/suanpan/suanpan/store"
 )
 
 // BenchCmd groups the load generators. They measure and print; they never
@@ -60,6 +57,17 @@ type BenchLedgerCmd struct {
 	Batch             int           `default:"1" help:"Transfers per submission."`
 	Writers           int           `default:"0" help:"Batches committed concurrently (PostgreSQL only); 0 takes the engine's default."`
 	JSON              bool          `name:"json" help:"Print only the report, as one JSON object, and no progress."`
+	benchProfileFlags `embed:""`
+}
+
+// benchProfileFlags are the profiling flags of every bench subcommand.
+type benchProfileFlags struct {
+	CPUProfile string `name:"cpuprofile" placeholder:"FILE" help:"Write a CPU profile (pprof) of the measured window, set-up excluded, to FILE."`
+	MemProfile string `name:"memprofile" placeholder:"FILE" help:"Write a heap profile (pprof) taken at the end of the measured window to FILE."`
+}
+
+func (f benchProfileFlags) profiles() bench.Profiles {
+	return bench.Profiles{CPU: f.CPUProfile, Mem: f.MemProfile}
 }
 
 // Validate checks the flags before anything is opened.
@@ -97,6 +105,7 @@ func (c *BenchLedgerCmd) Run(ctx context.Context, a *app) error {
 		Hot:               c.Hot,
 		Batch:             c.Batch,
 		Writers:           c.Writers,
+		Profiles:          c.profiles(),
 	}
 	var progress func(string)
 	if !c.JSON {
@@ -127,12 +136,59 @@ func printBenchReport(w io.Writer, r *bench.LedgerReport) {
 		r.TransfersPerS, r.Transfers, r.DurationS, r.Rejected)
 	fmt.Fprintf(w, "submit latency  p50 %.2fms  p99 %.2fms  p99.9 %.2fms\n", r.SubmitP50Ms, r.SubmitP99Ms, r.SubmitP999Ms)
 	fmt.Fprintf(w, "batches         %d, average %.1f requests, average commit %.2fms\n", r.Batches, r.AvgBatch, r.AvgCommitMs)
+	printBatchSizes(w, 16, r.BatchSizes)
+	printCost(w, 16, r.Cost)
 	fmt.Fprintf(w, "heap            start %.1f MiB, end %.1f MiB, max %.1f MiB\n", r.HeapStartMiB, r.HeapEndMiB, r.HeapMaxMiB)
 	if r.VerifyOK {
 		fmt.Fprintln(w, "verify          OK")
 	} else {
 		fmt.Fprintf(w, "verify          %d problem(s)\n", r.VerifyProblems)
 	}
+}
+
+// benchLabel pads label to width, leaving at least one space after it.
+func benchLabel(label string, width int) string {
+	return fmt.Sprintf("%-*s ", width-1, label)
+}
+
+// printBatchSizes prints the distribution of requests per committed batch,
+// its label padded to width.
+func printBatchSizes(w io.Writer, width int, b bench.BatchSizes) {
+	switch b.BatchSizesFrom {
+	case "":
+		fmt.Fprintf(w, "%snot measured\n", benchLabel("batch sizes", width))
+	case "metrics":
+		fmt.Fprintf(w, "%sp50 ≤%d  p90 ≤%d  p99 ≤%d  max ≤%d requests (the server's power-of-two histogram), %.0f commits/s\n",
+			benchLabel("batch sizes", width), b.BatchP50, b.BatchP90, b.BatchP99, b.BatchMax, b.CommitsPerS)
+	default:
+		fmt.Fprintf(w, "%sp50 %d  p90 %d  p99 %d  max %d requests, %.0f commits/s\n",
+			benchLabel("batch sizes", width), b.BatchP50, b.BatchP90, b.BatchP99, b.BatchMax, b.CommitsPerS)
+	}
+}
+
+// printCost prints what the window cost, per unit and in total, and what
+// each figure counts, its labels padded to width.
+func printCost(w io.Writer, width int, c bench.Cost) {
+	switch {
+	case !c.WALMeasured:
+		fmt.Fprintf(w, "%s%s\n", benchLabel("WAL", width), c.WALScope)
+	case c.WALPages > 0 || c.PageSize > 0:
+		fmt.Fprintf(w, "%s%.0f bytes/%s, %.2f pages of %d bytes/%s (%.1f MiB in all)\n", benchLabel("WAL", width),
+			c.WALBytesPerUnit, c.Unit, c.WALPagesPerUnit, c.PageSize, c.Unit, float64(c.WALBytes)/(1<<20))
+		fmt.Fprintf(w, "%s(%s)\n", benchLabel("", width), c.WALScope)
+	default:
+		fmt.Fprintf(w, "%s%.0f bytes/%s, %.2f records/%s, %d full-page images (%.1f MiB in all)\n", benchLabel("WAL", width),
+			c.WALBytesPerUnit, c.Unit, c.WALRecordsPerUnit, c.Unit, c.WALFPI, float64(c.WALBytes)/(1<<20))
+		fmt.Fprintf(w, "%s(%s)\n", benchLabel("", width), c.WALScope)
+	}
+	if c.DiskIOMeasured {
+		fmt.Fprintf(w, "%s%.0f bytes/%s (%.1f MiB in all; this process's write_bytes in /proc/self/io)\n", benchLabel("disk writes", width),
+			c.DiskWriteBytesPerUnit, c.Unit, float64(c.DiskWriteBytes)/(1<<20))
+	}
+	if c.CPUMeasured {
+		fmt.Fprintf(w, "%s%.0f µs/%s (user %.2fs, system %.2fs)\n", benchLabel("CPU", width), c.CPUUsPerUnit, c.Unit, c.CPUUserS, c.CPUSysS)
+	}
+	fmt.Fprintf(w, "%s(%s)\n", benchLabel("", width), c.CPUScope)
 }
 
 // BenchHTTPCmd runs bench.RunHTTP. Like bench ledger it never touches the
@@ -147,8 +203,11 @@ type BenchHTTPCmd struct {
 	Duration          time.Duration `default:"10s" help:"How long to measure."`
 	Requests          int64         `default:"0" help:"Stop after this many requests; 0: when --duration has passed."`
 	Batch             int           `default:"1" help:"Transfers per request: 1 posts to /v1/transactions; more post to /v1/transactions/batch."`
+	Store             string        `default:"sqlite" enum:"sqlite,postgres" placeholder:"sqlite|postgres" help:"The in-process server's store: sqlite (a new SQLite file in a temporary directory) or postgres (a new database on the server of --postgres-url), both removed afterwards."`
+	PostgresURL       string        `name:"postgres-url" default:"postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable" env:"SUANPAN_BENCH_POSTGRES_URL" placeholder:"URL" help:"With --store postgres: the server to create the in-process server's database on; its user must be allowed to create databases."`
 	SQLiteSynchronous string        `name:"sqlite-synchronous" enum:"full,normal" default:"full" help:"Durability of the in-process server's SQLite store, full or normal."`
 	JSON              bool          `name:"json" help:"Print only the report, as one JSON object, and no progress."`
+	benchProfileFlags `embed:""`
 }
 
 // Validate checks the flags before anything is started.
@@ -168,6 +227,8 @@ func (c *BenchHTTPCmd) Validate() error {
 		return errors.New("--url needs --api-key")
 	case c.URL == "" && c.APIKey != "":
 		return errors.New("--api-key goes with --url; the in-process server makes its own")
+	case c.URL != "" && c.Store != "sqlite":
+		return errors.New("--store is the in-process server's; it does not go with --url")
 	}
 	if c.URL != "" {
 		return bench.CheckTarget(c.URL, c.AllowRemote)
@@ -183,7 +244,7 @@ func (c *BenchHTTPCmd) Run(ctx context.Context, a *app) error {
 		progress = func(line string) { fmt.Fprintln(a.stderr, line) }
 	}
 	cfg := bench.HTTPConfig{URL: c.URL, APIKey: c.APIKey, Concurrency: c.Concurrency, Duration: c.Duration,
-		MaxRequests: c.Requests, Batch: c.Batch, AllowRemote: c.AllowRemote}
+		MaxRequests: c.Requests, Batch: c.Batch, AllowRemote: c.AllowRemote, Profiles: c.profiles()}
 	var rep *bench.HTTPReport
 	var err error
 	if c.URL == "" {
@@ -217,24 +278,17 @@ func (c *BenchHTTPCmd) Run(ctx context.Context, a *app) error {
 }
 
 // inProcess runs the load against a server of its own: a temporary SQLite
-// store with funded accounts and a bootstrap key, served on a free loopback
-// port and stopped (finishing what is in flight) after the run.
+// store or PostgreSQL database with funded accounts and a bootstrap key,
+// served on a free loopback port and stopped (finishing what is in flight)
+// after the run.
 func (c *BenchHTTPCmd) inProcess(ctx context.Context, a *app, cfg bench.HTTPConfig, progress func(string)) (rep *bench.HTTPReport, err error) {
-	dir, err := os.MkdirTemp("", "suanpan-bench-http-")
+	db, cleanup, err := bench.OpenStore(ctx, c.Store, c.PostgresURL, c.SQLiteSynchronous)
 	if err != nil {
 		return nil, err
 	}
-	defer func() { err = errors.Join(err, os.RemoveAll(dir)) }()
-	db, err := store.Open(ctx, filepath.Join(dir, "bench.db"), store.Options{SQLiteSynchronous: c.SQLiteSynchronous})
-	if err != nil {
-		return nil, err
-	}
-	defer closeStore(db, &err)
-	if _, err := db.Migrate(ctx); err != nil {
-		return nil, err
-	}
+	defer cleanup()
 	if progress != nil {
-		progress(fmt.Sprintf("setting up an in-process server with %d accounts, then measuring for %s", c.Accounts, c.Duration))
+		progress(fmt.Sprintf("setting up an in-process server on %s with %d accounts, then measuring for %s", db.Dialect, c.Accounts, c.Duration))
 	}
 	srvCfg := defaultServerConfig()
 	srvCfg.RootInstitution, srvCfg.RootName = "bench", "Bench"
@@ -262,6 +316,7 @@ func (c *BenchHTTPCmd) inProcess(ctx context.Context, a *app, cfg bench.HTTPConf
 		return nil, errors.Join(err, srv.close())
 	}
 	cfg.URL = baseURL(srv.scheme(), ln.Addr())
+	cfg.Store = db
 	served := make(chan error, 1)
 	go func() { served <- srv.serve(srvCtx, ln, nil) }()
 	rep, err = bench.RunHTTP(ctx, cfg, progress)
@@ -270,10 +325,19 @@ func (c *BenchHTTPCmd) inProcess(ctx context.Context, a *app, cfg bench.HTTPConf
 }
 
 func printBenchHTTPReport(w io.Writer, r *bench.HTTPReport) {
-	fmt.Fprintf(w, "http on %s: %d accounts, %d clients, %d transfers per request\n", r.URL, r.Accounts, r.Concurrency, r.Batch)
+	on := r.URL
+	if r.Store != "" {
+		on += " (in-process, on " + r.Store + ")"
+	}
+	fmt.Fprintf(w, "http on %s: %d accounts, %d clients, %d transfers per request\n", on, r.Accounts, r.Concurrency, r.Batch)
 	fmt.Fprintf(w, "requests   %.0f/s (%d in %.1fs)\n", r.RequestsPerS, r.Requests, r.DurationS)
 	fmt.Fprintf(w, "transfers  %.0f/s (%d accepted, %d rejected)\n", r.TransfersPerS, r.Transfers, r.Rejected)
 	fmt.Fprintf(w, "latency    p50 %.2fms  p99 %.2fms  p99.9 %.2fms  max %.2fms\n", r.LatencyP50Ms, r.LatencyP99Ms, r.LatencyP999Ms, r.LatencyMaxMs)
+	if r.BatchSizesFrom != "" {
+		fmt.Fprintf(w, "batches    %d, average %.1f requests, average commit %.2fms\n", r.Batches, r.AvgBatch, r.AvgCommitMs)
+	}
+	printBatchSizes(w, 11, r.BatchSizes)
+	printCost(w, 11, r.Cost)
 	if len(r.Errors) == 0 {
 		fmt.Fprintln(w, "errors     none")
 		return

@@ -28,6 +28,7 @@ type BenchAccountsCmd struct {
 	Duration          time.Duration `default:"10s" help:"How long to measure (each run: the account layer, then the ledger)."`
 	NoLedger          bool          `name:"no-ledger" help:"Skip the raw ledger run (and the ratio)."`
 	JSON              bool          `name:"json" help:"Print only the report, as one JSON object, and no progress."`
+	benchProfileFlags `embed:""`
 }
 
 // Validate checks the flags before anything is opened.
@@ -49,7 +50,8 @@ func (c *BenchAccountsCmd) Validate() error {
 // a ledger fails verification afterwards.
 func (c *BenchAccountsCmd) Run(ctx context.Context, a *app) error {
 	cfg := bench.AccountsConfig{Store: c.Store, PostgresURL: c.PostgresURL, SQLiteSynchronous: c.SQLiteSynchronous,
-		Accounts: c.Accounts, Merchants: c.Merchants, Concurrency: c.Concurrency, Duration: c.Duration, Ledger: !c.NoLedger}
+		Accounts: c.Accounts, Merchants: c.Merchants, Concurrency: c.Concurrency, Duration: c.Duration, Ledger: !c.NoLedger,
+		Profiles: c.profiles()}
 	var progress func(string)
 	if !c.JSON {
 		progress = func(line string) { fmt.Fprintln(a.stderr, line) }
@@ -76,8 +78,11 @@ func printBenchAccountsReport(w io.Writer, r *bench.AccountsReport) {
 		r.Store, r.Accounts, r.Merchants, r.Concurrency, r.SetupS)
 	fmt.Fprintf(w, "payments        %.0f operations/s (%d in %.1fs, %d rejected)\n", r.OperationsPerS, r.Operations, r.DurationS, r.Rejected)
 	fmt.Fprintf(w, "pay latency     p50 %.2fms  p99 %.2fms  p99.9 %.2fms\n", r.PayP50Ms, r.PayP99Ms, r.PayP999Ms)
+	printBatchSizes(w, 16, r.BatchSizes)
+	printCost(w, 16, r.Cost)
 	if r.Ledger != nil {
-		fmt.Fprintf(w, "raw ledger      %.0f transfers/s, p50 %.2fms  p99 %.2fms\n", r.LedgerTransfersPerS, r.Ledger.SubmitP50Ms, r.Ledger.SubmitP99Ms)
+		fmt.Fprintf(w, "raw ledger      %.0f transfers/s, p50 %.2fms  p99 %.2fms, %.0f WAL bytes and %.0f µs CPU per transfer\n",
+			r.LedgerTransfersPerS, r.Ledger.SubmitP50Ms, r.Ledger.SubmitP99Ms, r.Ledger.WALBytesPerUnit, r.Ledger.CPUUsPerUnit)
 		fmt.Fprintf(w, "ratio           %.2f of the ledger's throughput\n", r.Ratio)
 	}
 	if r.VerifyOK {

@@ -22,6 +22,7 @@ type BenchPaymentsCmd struct {
 	Duration          time.Duration `default:"10s" help:"How long orders are created; the run then waits for every outcome."`
 	FailRate          int           `name:"fail-rate" default:"0" help:"Orders the simulated channel fails, in basis points (100 = 1%)."`
 	JSON              bool          `name:"json" help:"Print only the report, as one JSON object, and no progress."`
+	benchProfileFlags `embed:""`
 }
 
 // Validate checks the flags before anything is opened.
@@ -48,7 +49,7 @@ func (c *BenchPaymentsCmd) Run(ctx context.Context, a *app) error {
 	}
 	rep, err := bench.RunPayments(ctx, bench.PaymentsConfig{Store: c.Store, PostgresURL: c.PostgresURL,
 		SQLiteSynchronous: c.SQLiteSynchronous, Accounts: c.Accounts, Concurrency: c.Concurrency, Duration: c.Duration,
-		FailRate: c.FailRate}, progress)
+		FailRate: c.FailRate, Profiles: c.profiles()}, progress)
 	if err != nil {
 		return fmt.Errorf("bench payments: %w", err)
 	}
@@ -73,6 +74,8 @@ func printBenchPaymentsReport(w io.Writer, r *bench.PaymentsReport) {
 	fmt.Fprintf(w, "create latency  p50 %.2fms  p99 %.2fms\n", r.CreateP50Ms, r.CreateP99Ms)
 	fmt.Fprintf(w, "end to end      p50 %.2fms  p99 %.2fms (created → final)\n", r.EndToEndP50Ms, r.EndToEndP99Ms)
 	fmt.Fprintf(w, "ledger batches  %d, average %.1f items, average commit %.2fms\n", r.Batches, r.BatchItemsAvg, r.BatchMsAvg)
+	printBatchSizes(w, 16, r.BatchSizes)
+	printCost(w, 16, r.Cost)
 	if r.VerifyOK {
 		fmt.Fprintln(w, "verify          OK")
 	} else {

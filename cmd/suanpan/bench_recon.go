@@ -21,6 +21,7 @@ type BenchReconCmd struct {
 	FaultRate         int    `name:"fault-rate" default:"100" help:"Lines that differ from their order (amount, fee, twice, the channel's alone), in basis points; as many orders again are missing from the statement."`
 	MemoryLimit       int    `name:"memory-limit" default:"600" help:"The Go runtime's soft memory limit for the run in MiB, as GOMEMLIMIT sets it for a server; 0 leaves it as it is (the heap may then grow to twice what is live)."`
 	JSON              bool   `name:"json" help:"Print only the report, as one JSON object, and no progress."`
+	benchProfileFlags `embed:""`
 }
 
 // Validate checks the flags before anything is opened.
@@ -44,7 +45,7 @@ func (c *BenchReconCmd) Run(ctx context.Context, a *app) error {
 		progress = func(line string) { fmt.Fprintln(a.stderr, line) }
 	}
 	rep, err := bench.RunRecon(ctx, bench.ReconConfig{Store: c.Store, PostgresURL: c.PostgresURL, SQLiteSynchronous: c.SQLiteSynchronous,
-		Orders: c.Orders, FaultRate: c.FaultRate, MemoryLimit: int64(c.MemoryLimit) << 20}, progress)
+		Orders: c.Orders, FaultRate: c.FaultRate, MemoryLimit: int64(c.MemoryLimit) << 20, Profiles: c.profiles()}, progress)
 	if err != nil {
 		return fmt.Errorf("bench recon: %w", err)
 	}
@@ -86,5 +87,6 @@ func printBenchReconReport(w io.Writer, r *bench.ReconReport) {
 	for _, k := range kinds {
 		fmt.Fprintf(w, "  %-16s %d\n", k, r.Counts[k])
 	}
+	printCost(w, 16, r.Cost)
 	fmt.Fprintf(w, "verify          %v; suspense explains the open differences: %v\n", r.VerifyOK, r.BooksOK)
 }

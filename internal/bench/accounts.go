@@ -32,6 +32,9 @@ type AccountsConfig struct {
 	// accounts and concurrency for the same duration, for the ratio.
 	Ledger bool
 	Seed   uint64
+	// Profiles are written of the account layer's measured window (not
+	// the ledger run's).
+	Profiles Profiles
 }
 
 // AccountsReport is what a run measured. Ratio is operations per second
@@ -54,6 +57,10 @@ type AccountsReport struct {
 	LedgerTransfersPerS float64       `json:"ledger_transfers_per_s"`
 	Ratio               float64       `json:"ratio"`
 	Ledger              *LedgerReport `json:"ledger,omitempty"`
+	// The account layer's window: batch sizes, WAL, disk writes and CPU,
+	// per payment.
+	BatchSizes
+	Cost
 }
 
 // Bounds on the set-up, which opens one customer and account at a time.
@@ -112,12 +119,18 @@ func (c AccountsConfig) withDefaults() AccountsConfig {
 }
 
 func runAccounts(ctx context.Context, cfg AccountsConfig, progress func(string)) (*AccountsReport, error) {
+	prof, err := cfg.Profiles.open()
+	if err != nil {
+		return nil, err
+	}
+	defer prof.close()
 	db, cleanup, err := openStore(ctx, cfg.Store, cfg.PostgresURL, cfg.SQLiteSynchronous)
 	if err != nil {
 		return nil, err
 	}
 	defer cleanup()
-	l := ledger.New(db, ledger.Options{})
+	var batches batchRecorder
+	l := ledger.New(db, ledger.Options{OnBatch: batches.observe})
 	defer l.Close()
 
 	setupStart := time.Now()
@@ -132,6 +145,14 @@ func runAccounts(ctx context.Context, cfg AccountsConfig, progress func(string))
 	rep := &AccountsReport{Store: string(db.Dialect), Accounts: cfg.Accounts, Merchants: cfg.Merchants,
 		Concurrency: cfg.Concurrency, SetupS: time.Since(setupStart).Seconds()}
 
+	batches.reset()
+	probe, err := startCost(ctx, db, "this process: the account layer, the ledger engine, the store's driver and the load generator")
+	if err != nil {
+		return nil, err
+	}
+	if err := prof.start(); err != nil {
+		return nil, err
+	}
 	var last int64
 	tick := func(elapsed time.Duration, n int64) {
 		if progress != nil {
@@ -155,6 +176,13 @@ func runAccounts(ctx context.Context, cfg AccountsConfig, progress func(string))
 	if err != nil {
 		return nil, err
 	}
+	if rep.Cost, err = probe.stop(ctx, d.done, "payment"); err != nil {
+		return nil, err
+	}
+	if err := prof.stop(); err != nil {
+		return nil, err
+	}
+	rep.BatchSizes = batches.distribution(d.elapsed)
 	rep.DurationS = d.elapsed.Seconds()
 	rep.Operations, rep.Rejected = d.done, d.rejected
 	rep.OperationsPerS = float64(rep.Operations) / d.elapsed.Seconds()

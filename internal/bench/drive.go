@@ -47,6 +47,14 @@ func openStore(ctx context.Context, location, pgURL, sqliteSync string) (*store.
 	return db, func() { db.Close(); cleanup() }, nil
 }
 
+// OpenStore opens a benchmark's store as the benchmarks here do: "sqlite"
+// (or "") a new SQLite file in a temporary directory, "postgres" a new
+// database on the server at pgURL, both removed by the returned cleanup;
+// anything else a store location used as it is. The store is migrated.
+func OpenStore(ctx context.Context, location, pgURL, sqliteSync string) (*store.DB, func(), error) {
+	return openStore(ctx, location, pgURL, sqliteSync)
+}
+
 // driven is what drive measured.
 type driven struct {
 	done, rejected int64

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/suanpan/suanpan/store"
 )
 
 // HTTPConfig is one run of the HTTP load generator.
@@ -41,11 +43,20 @@ type HTTPConfig struct {
 	// AllowRemote permits a URL whose host is not a loopback address.
 	AllowRemote bool
 	Seed        uint64
+	// Store, when set, is the store of a server running in this process:
+	// the report then measures its WAL and counts the server's CPU with
+	// the clients'.
+	Store *store.DB
+	// Profiles are written of the measured window.
+	Profiles Profiles
 }
 
 // HTTPReport is what an HTTP run measured.
 type HTTPReport struct {
-	URL         string  `json:"url"`
+	URL string `json:"url"`
+	// Store is the in-process server's store, sqlite or postgres ("" for
+	// a server elsewhere).
+	Store       string  `json:"store,omitempty"`
 	Accounts    int     `json:"accounts"`
 	Concurrency int     `json:"concurrency"`
 	Batch       int     `json:"batch"`
@@ -65,6 +76,14 @@ type HTTPReport struct {
 	LatencyP99Ms  float64          `json:"latency_p99_ms"`
 	LatencyP999Ms float64          `json:"latency_p999_ms"`
 	LatencyMaxMs  float64          `json:"latency_max_ms"`
+	// The server's ledger batches in the window, from its /metrics
+	// (0 when it has none).
+	Batches     int64   `json:"batches"`
+	AvgBatch    float64 `json:"avg_batch"`
+	AvgCommitMs float64 `json:"avg_commit_ms"`
+	BatchSizes
+	// The window's WAL (with Store), disk writes and CPU, per transfer.
+	Cost
 }
 
 // Failed is the number of requests that failed.
@@ -147,6 +166,27 @@ func RunHTTP(ctx context.Context, cfg HTTPConfig, progress func(string)) (*HTTPR
 	}
 	run := strconv.FormatInt(time.Now().UnixNano(), 36) // keeps references unique across runs on one server
 
+	prof, err := cfg.Profiles.open()
+	if err != nil {
+		return nil, err
+	}
+	defer prof.close()
+	metrics0, haveMetrics, err := scrapeBatchMetrics(ctx, client, base)
+	if err != nil {
+		return nil, fmt.Errorf("read the server's metrics: %w", err)
+	}
+	scope := "this process: the HTTP clients only; the server's CPU is not counted"
+	if cfg.Store != nil {
+		scope = "this process: the HTTP clients and the in-process server with its ledger engine and store driver"
+	}
+	probe, err := startCost(ctx, cfg.Store, scope)
+	if err != nil {
+		return nil, err
+	}
+	if err := prof.start(); err != nil {
+		return nil, err
+	}
+
 	runCtx, cancel := context.WithTimeout(ctx, cfg.Duration)
 	defer cancel()
 	var requests, transfers, rejected, started atomic.Int64
@@ -221,6 +261,24 @@ func RunHTTP(ctx context.Context, cfg HTTPConfig, progress func(string)) (*HTTPR
 	rep.LatencyP99Ms = ms(all.quantile(0.99))
 	rep.LatencyP999Ms = ms(all.quantile(0.999))
 	rep.LatencyMaxMs = ms(all.max)
+	if cfg.Store != nil {
+		rep.Store = string(cfg.Store.Dialect)
+	}
+	if rep.Cost, err = probe.stop(ctx, rep.Transfers, "transfer"); err != nil {
+		return nil, err
+	}
+	if err := prof.stop(); err != nil {
+		return nil, err
+	}
+	if haveMetrics {
+		metrics1, ok, err := scrapeBatchMetrics(ctx, client, base)
+		if err != nil {
+			return nil, fmt.Errorf("read the server's metrics: %w", err)
+		}
+		if ok {
+			rep.Batches, rep.AvgBatch, rep.AvgCommitMs, rep.BatchSizes = metrics1.batchesSince(metrics0, elapsed)
+		}
+	}
 	return rep, nil
 }
 

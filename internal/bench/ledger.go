@@ -12,7 +12,6 @@ import (
 	"net/url"
 	"runtime"
 	"strconv"
-	"sync/atomic"
 	"time"
 
 	"github.com/suanpan/suanpan/ledger"
@@ -42,6 +41,8 @@ type LedgerConfig struct {
 	// Writers overrides the engine's concurrent batch writers (PostgreSQL).
 	Writers int
 	Seed    uint64
+	// Profiles are written of the measured window.
+	Profiles Profiles
 }
 
 // LedgerReport is what a run measured.
@@ -67,6 +68,9 @@ type LedgerReport struct {
 	HeapMaxMiB     float64 `json:"heap_max_mib"`
 	VerifyOK       bool    `json:"verify_ok"`
 	VerifyProblems int     `json:"verify_problems"`
+	// The window's write path: batch sizes, WAL, disk writes and CPU.
+	BatchSizes
+	Cost
 }
 
 // RunLedger sets up accounts, drives transfers from Concurrency goroutines
@@ -83,17 +87,18 @@ func RunLedger(ctx context.Context, cfg LedgerConfig, progress func(string)) (*L
 	if cfg.Accounts < 2 {
 		return nil, errors.New("at least 2 accounts are needed")
 	}
+	prof, err := cfg.Profiles.open()
+	if err != nil {
+		return nil, err
+	}
+	defer prof.close()
 	db, cleanup, err := openStore(ctx, cfg.Store, cfg.PostgresURL, cfg.SQLiteSynchronous)
 	if err != nil {
 		return nil, err
 	}
 	defer cleanup()
-	var batches, batchReqs, commitNs atomic.Int64
-	l := ledger.New(db, ledger.Options{Writers: cfg.Writers, OnBatch: func(s ledger.BatchStats) {
-		batches.Add(1)
-		batchReqs.Add(int64(s.Requests))
-		commitNs.Add(int64(s.Duration))
-	}})
+	var batches batchRecorder
+	l := ledger.New(db, ledger.Options{Writers: cfg.Writers, OnBatch: batches.observe})
 	defer l.Close()
 
 	inst := "bench-" + strconv.FormatInt(time.Now().UnixNano(), 36)
@@ -101,9 +106,6 @@ func RunLedger(ctx context.Context, cfg LedgerConfig, progress func(string)) (*L
 	if err != nil {
 		return nil, err
 	}
-	batches.Store(0)
-	batchReqs.Store(0)
-	commitNs.Store(0)
 
 	rep := &LedgerReport{Store: string(db.Dialect), Accounts: cfg.Accounts, Concurrency: cfg.Concurrency,
 		Postings: cfg.Postings, Hot: cfg.Hot, Batch: cfg.Batch}
@@ -113,6 +115,14 @@ func RunLedger(ctx context.Context, cfg LedgerConfig, progress func(string)) (*L
 	bufs := make([][]ledger.Request, cfg.Concurrency)
 	for w := range bufs {
 		bufs[w] = make([]ledger.Request, cfg.Batch)
+	}
+	batches.reset()
+	probe, err := startCost(ctx, db, "this process: the ledger engine, the store's driver and the load generator")
+	if err != nil {
+		return nil, err
+	}
+	if err := prof.start(); err != nil {
+		return nil, err
 	}
 	var last int64
 	tick := func(elapsed time.Duration, n int64) {
@@ -144,6 +154,12 @@ func RunLedger(ctx context.Context, cfg LedgerConfig, progress func(string)) (*L
 	if err != nil {
 		return nil, err
 	}
+	if rep.Cost, err = probe.stop(ctx, d.done, "transfer"); err != nil {
+		return nil, err
+	}
+	if err := prof.stop(); err != nil {
+		return nil, err
+	}
 	rep.HeapEndMiB = heap.sample()
 	rep.HeapMaxMiB = heap.max
 	rep.DurationS = d.elapsed.Seconds()
@@ -152,11 +168,8 @@ func RunLedger(ctx context.Context, cfg LedgerConfig, progress func(string)) (*L
 	rep.SubmitP50Ms = ms(d.latency.quantile(0.5))
 	rep.SubmitP99Ms = ms(d.latency.quantile(0.99))
 	rep.SubmitP999Ms = ms(d.latency.quantile(0.999))
-	rep.Batches = batches.Load()
-	if rep.Batches > 0 {
-		rep.AvgBatch = float64(batchReqs.Load()) / float64(rep.Batches)
-		rep.AvgCommitMs = float64(commitNs.Load()) / float64(rep.Batches) / 1e6
-	}
+	rep.Batches, rep.AvgBatch, rep.AvgCommitMs = batches.totals()
+	rep.BatchSizes = batches.distribution(d.elapsed)
 	v, err := l.Verify(ctx)
 	if err != nil {
 		return nil, err

@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/suanpan/suanpan/clock"
@@ -39,6 +38,8 @@ type PaymentsConfig struct {
 	// points; other faults are off, so the run measures the machinery.
 	FailRate int
 	Seed     uint64
+	// Profiles are written of the window orders are created and settled in.
+	Profiles Profiles
 }
 
 // PaymentsReport is what a run measured. Orders are created for the
@@ -69,6 +70,10 @@ type PaymentsReport struct {
 	BatchMsAvg     float64 `json:"batch_ms_avg"`
 	VerifyOK       bool    `json:"verify_ok"`
 	VerifyProblems int     `json:"verify_problems"`
+	// The window's write path, per order: from the first order created to
+	// the last outcome.
+	BatchSizes
+	Cost
 }
 
 // paymentsDrainMax bounds the wait for the last orders to settle.
@@ -91,17 +96,18 @@ func RunPayments(ctx context.Context, cfg PaymentsConfig, progress func(string))
 	if cfg.Seed == 0 {
 		cfg.Seed = 1
 	}
+	prof, err := cfg.Profiles.open()
+	if err != nil {
+		return nil, err
+	}
+	defer prof.close()
 	db, cleanup, err := openStore(ctx, cfg.Store, cfg.PostgresURL, cfg.SQLiteSynchronous)
 	if err != nil {
 		return nil, err
 	}
 	defer cleanup()
-	var batches, batchItems, commitNs atomic.Int64
-	l := ledger.New(db, ledger.Options{OnBatch: func(s ledger.BatchStats) {
-		batches.Add(1)
-		batchItems.Add(int64(s.Requests))
-		commitNs.Add(int64(s.Duration))
-	}})
+	var batches batchRecorder
+	l := ledger.New(db, ledger.Options{OnBatch: batches.observe})
 	defer l.Close()
 	setupStart := time.Now()
 	inst := "bench-" + strconv.FormatInt(time.Now().UnixNano(), 36)
@@ -171,9 +177,15 @@ func RunPayments(ctx context.Context, cfg PaymentsConfig, progress func(string))
 			last = n
 		}
 	}
-	batches.Store(0)
-	batchItems.Store(0)
-	commitNs.Store(0)
+	batches.reset()
+	probe, err := startCost(ctx, db, "this process: the ledger engine, the payments service, the job scheduler, "+
+		"the channel simulator and the load generator")
+	if err != nil {
+		return nil, err
+	}
+	if err := prof.start(); err != nil {
+		return nil, err
+	}
 	start := time.Now()
 	d, err := drive(ctx, cfg.Concurrency, cfg.Duration, cfg.Seed, tick, func(w, n int, rng *rand.Rand) (int64, int64, error) {
 		_, _, err := svc.Create(context.Background(), payments.OrderRequest{Reference: fmt.Sprintf("w%d-%d", w, n),
@@ -204,11 +216,15 @@ func RunPayments(ctx context.Context, cfg PaymentsConfig, progress func(string))
 		time.Sleep(50 * time.Millisecond)
 	}
 	rep.DrainS = time.Since(drainStart).Seconds()
-	if n := batches.Load(); n > 0 {
-		rep.Batches = n
-		rep.BatchItemsAvg = float64(batchItems.Load()) / float64(n)
-		rep.BatchMsAvg = float64(commitNs.Load()) / float64(n) / 1e6
+	window := time.Since(start)
+	if rep.Cost, err = probe.stop(ctx, rep.Orders, "order"); err != nil {
+		return nil, err
 	}
+	if err := prof.stop(); err != nil {
+		return nil, err
+	}
+	rep.Batches, rep.BatchItemsAvg, rep.BatchMsAvg = batches.totals()
+	rep.BatchSizes = batches.distribution(window)
 	var e2e histogram
 	rows, err := db.Read.QueryContext(ctx, `SELECT state, finished_at - created_at FROM payment_orders`)
 	if err != nil {

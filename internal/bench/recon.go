@@ -46,6 +46,8 @@ type ReconConfig struct {
 	// bytes, as GOMEMLIMIT sets it for a server (0: leave it as it is).
 	// Without one the collector lets the heap grow to twice what is live.
 	MemoryLimit int64
+	// Profiles are written of the import and the run.
+	Profiles Profiles
 }
 
 // ReconReport is what a run measured. The time and memory targets of
@@ -68,6 +70,8 @@ type ReconReport struct {
 	VerifyOK  bool           `json:"verify_ok"`
 	BooksOK   bool           `json:"books_ok" doc:"Suspense holds exactly the open discrepancies' differences."`
 	TargetMet bool           `json:"target_met"`
+	// The import's and the run's WAL, disk writes and CPU, per line.
+	Cost
 }
 
 // reconDay is the benchmark's business date.
@@ -94,6 +98,11 @@ func RunRecon(ctx context.Context, cfg ReconConfig, progress func(string)) (*Rec
 			progress(fmt.Sprintf(format, args...))
 		}
 	}
+	prof, err := cfg.Profiles.open()
+	if err != nil {
+		return nil, err
+	}
+	defer prof.close()
 	db, cleanup, err := openStore(ctx, cfg.Store, cfg.PostgresURL, cfg.SQLiteSynchronous)
 	if err != nil {
 		return nil, err
@@ -167,6 +176,17 @@ func RunRecon(ctx context.Context, cfg ReconConfig, progress func(string)) (*Rec
 			}
 		}
 	})
+	probe, err := startCost(ctx, db, "this process: reconciliation, the ledger engine and the store's driver")
+	if err != nil {
+		close(stop)
+		sampler.Wait()
+		return nil, err
+	}
+	if err := prof.start(); err != nil {
+		close(stop)
+		sampler.Wait()
+		return nil, err
+	}
 	start := time.Now()
 	say("importing a %.0f MiB statement", rep.FileMiB)
 	st, _, err := rec.Import(ctx, recon.ImportRequest{ChannelID: ch.ID, Date: reconDay, Content: file, By: "bench"})
@@ -187,6 +207,12 @@ func RunRecon(ctx context.Context, cfg ReconConfig, progress func(string)) (*Rec
 	}
 	rep.RunS = time.Since(runStart).Seconds()
 	rep.TotalS = time.Since(start).Seconds()
+	if rep.Cost, err = probe.stop(ctx, st.Lines, "line"); err != nil {
+		return nil, err
+	}
+	if err := prof.stop(); err != nil {
+		return nil, err
+	}
 	rep.Counts, rep.Open = run.Counts, run.Counts["open"]
 	rep.PeakHeap = float64(peak.Load()) / (1 << 20)
 	rep.PeakRSS = peakRSS()
