@@ -147,7 +147,7 @@ func newAPIServer(ctx context.Context, db *store.DB, cfg serverConfig, log *slog
 	s.api = httpapi.New(httpapi.Deps{DB: db, Ledger: s.ledger, Auth: s.auth, Customers: accounts.NewCustomers(db, clock.Real{}, keys),
 		Products: s.products, Operations: s.ops, Payments: s.payments, Jobs: s.jobs, Webhooks: s.webhooks,
 		Recon: s.recon, EOD: s.eod, Clock: clock.Real{}, Log: log, Registry: reg},
-		httpapi.Config{MaxBodyBytes: cfg.MaxBodyBytes, RequestTimeout: cfg.RequestTimeout, Version: version(),
+		httpapi.Config{MaxBodyBytes: cfg.MaxBodyBytes, RequestTimeout: cfg.RequestTimeout, Version: strings.Trim(version(), "()"),
 			TrustProxy: cfg.TrustProxy, AuthFailureBurst: cfg.AuthFailureBurst, AuthFailureWindow: cfg.AuthFailureWindow})
 	s.worker = s.api.Batches.StartWorker(ctx, batchPollInterval, func(err error) { log.Error("process batch", "err", err) })
 	s.envelopes = s.api.Operations.StartEnvelopeSweeper(ctx, cfg.HoldSweepInterval,
