@@ -45,26 +45,21 @@ func (c *CustomersCreateCmd) Run(ctx context.Context, a *app) error {
 		return err
 	}
 	r, err := api.CreateCustomerWithResponse(ctx, body)
-	cu, _, err := jsonOf(r, err, func() *sdk.CreatedCustomerView { return r.JSON201 })
-	if err != nil {
-		return err
-	}
-	if c.JSON {
-		return printJSON(a.stdout, r.Body)
-	}
-	if err := printCustomer(a.stdout, &sdk.CustomerView{Id: cu.Id, InstitutionId: cu.InstitutionId, Type: sdk.CustomerViewType(cu.Type),
-		Name: cu.Name, IdDocType: (*sdk.CustomerViewIdDocType)(cu.IdDocType), IdDocNumber: cu.IdDocNumber, Phone: cu.Phone,
-		Status: sdk.CustomerViewStatus(cu.Status), StatusReason: cu.StatusReason, RiskLevel: sdk.CustomerViewRiskLevel(cu.RiskLevel),
-		Properties: cu.Properties, CreatedAt: cu.CreatedAt}); err != nil {
-		return err
-	}
-	if err := printCustomerAccounts(a.stdout, items(cu.Accounts)); err != nil {
-		return err
-	}
-	for _, f := range items(cu.AutoOpenFailures) {
-		fmt.Fprintf(a.stdout, "not opened: %s: %s: %s (retry with reference %s)\n", deref(f.ProductId), f.Code, f.Detail, deref(f.Reference))
-	}
-	return nil
+	return show(a, c.JSON, r, err, func() *sdk.CreatedCustomerView { return r.JSON201 }, func(cu *sdk.CreatedCustomerView) error {
+		if err := printCustomer(a.stdout, &sdk.CustomerView{Id: cu.Id, InstitutionId: cu.InstitutionId, Type: sdk.CustomerViewType(cu.Type),
+			Name: cu.Name, IdDocType: (*sdk.CustomerViewIdDocType)(cu.IdDocType), IdDocNumber: cu.IdDocNumber, Phone: cu.Phone,
+			Status: sdk.CustomerViewStatus(cu.Status), StatusReason: cu.StatusReason, RiskLevel: sdk.CustomerViewRiskLevel(cu.RiskLevel),
+			Properties: cu.Properties, CreatedAt: cu.CreatedAt}); err != nil {
+			return err
+		}
+		if err := printCustomerAccounts(a.stdout, items(cu.Accounts)); err != nil {
+			return err
+		}
+		for _, f := range items(cu.AutoOpenFailures) {
+			fmt.Fprintf(a.stdout, "not opened: %s: %s: %s (retry with reference %s)\n", deref(f.ProductId), f.Code, f.Detail, deref(f.Reference))
+		}
+		return nil
+	})
 }
 
 // CustomersGetCmd shows a customer.
@@ -179,22 +174,17 @@ func (c *CustomersListCmd) Run(ctx context.Context, a *app) error {
 	}
 	r, err := api.ListCustomersWithResponse(ctx, &sdk.ListCustomersParams{Type: opt(sdk.ListCustomersParamsType(c.Type)),
 		Status: opt(sdk.ListCustomersParamsStatus(c.Status)), IdNumber: opt(c.IDNumber), After: opt(c.After), Limit: limitOf(c.Limit)})
-	page, _, err := jsonOf(r, err, func() *sdk.CustomerPageBody { return r.JSON200 })
-	if err != nil {
-		return err
-	}
-	if c.JSON {
-		return printJSON(a.stdout, r.Body)
-	}
-	t := newTable(a.stdout, "ID", "INSTITUTION", "TYPE", "STATUS", "RISK", "NAME", "PHONE")
-	for _, cu := range items(page.Items) {
-		t.row(cu.Id, cu.InstitutionId, string(cu.Type), string(cu.Status), string(cu.RiskLevel), cu.Name, deref(cu.Phone))
-	}
-	if err := t.flush(); err != nil {
-		return err
-	}
-	more(a.stdout, page.NextCursor)
-	return nil
+	return show(a, c.JSON, r, err, func() *sdk.CustomerPageBody { return r.JSON200 }, func(page *sdk.CustomerPageBody) error {
+		t := newTable(a.stdout, "ID", "INSTITUTION", "TYPE", "STATUS", "RISK", "NAME", "PHONE")
+		for _, cu := range items(page.Items) {
+			t.row(cu.Id, cu.InstitutionId, string(cu.Type), string(cu.Status), string(cu.RiskLevel), cu.Name, deref(cu.Phone))
+		}
+		if err := t.flush(); err != nil {
+			return err
+		}
+		more(a.stdout, page.NextCursor)
+		return nil
+	})
 }
 
 // ProductsCmd groups the product commands.
@@ -227,22 +217,17 @@ func (c *ProductsListCmd) Run(ctx context.Context, a *app) error {
 	r, err := api.ListProductsWithResponse(ctx, &sdk.ListProductsParams{InstitutionId: opt(c.Institution),
 		Class: opt(sdk.ListProductsParamsClass(c.Class)), Status: opt(sdk.ListProductsParamsStatus(c.Status)), After: opt(c.After),
 		Limit: limitOf(c.Limit)})
-	page, _, err := jsonOf(r, err, func() *sdk.ProductPageBody { return r.JSON200 })
-	if err != nil {
-		return err
-	}
-	if c.JSON {
-		return printJSON(a.stdout, r.Body)
-	}
-	t := newTable(a.stdout, "ID", "INSTITUTION", "VERSION", "CLASS", "ASSET", "CODE", "STATUS", "NAME")
-	for _, p := range items(page.Items) {
-		t.row(p.Id, p.InstitutionId, strconv.FormatInt(p.Version, 10), p.Class, p.Asset, p.ChartCode, string(p.Status), p.Name)
-	}
-	if err := t.flush(); err != nil {
-		return err
-	}
-	more(a.stdout, page.NextCursor)
-	return nil
+	return show(a, c.JSON, r, err, func() *sdk.ProductPageBody { return r.JSON200 }, func(page *sdk.ProductPageBody) error {
+		t := newTable(a.stdout, "ID", "INSTITUTION", "VERSION", "CLASS", "ASSET", "CODE", "STATUS", "NAME")
+		for _, p := range items(page.Items) {
+			t.row(p.Id, p.InstitutionId, strconv.FormatInt(p.Version, 10), p.Class, p.Asset, p.ChartCode, string(p.Status), p.Name)
+		}
+		if err := t.flush(); err != nil {
+			return err
+		}
+		more(a.stdout, page.NextCursor)
+		return nil
+	})
 }
 
 // ProductsGetCmd shows a product.
@@ -265,14 +250,9 @@ func (c *ProductsGetCmd) Run(ctx context.Context, a *app) error {
 		return err
 	}
 	r, err := api.GetProductWithResponse(ctx, c.ID, &params)
-	p, _, err := jsonOf(r, err, func() *sdk.ProductView { return r.JSON200 })
-	if err != nil {
-		return err
-	}
-	if c.JSON {
-		return printJSON(a.stdout, r.Body)
-	}
-	return printProduct(a.stdout, p)
+	return show(a, c.JSON, r, err, func() *sdk.ProductView { return r.JSON200 }, func(p *sdk.ProductView) error {
+		return printProduct(a.stdout, p)
+	})
 }
 
 func printProduct(w io.Writer, p *sdk.ProductView) error {

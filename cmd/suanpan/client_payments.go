@@ -103,18 +103,13 @@ func (c *ChannelsListCmd) Run(ctx context.Context, a *app) error {
 		return err
 	}
 	r, err := api.ListPaymentChannelsWithResponse(ctx)
-	page, _, err := jsonOf(r, err, func() *sdk.ChannelListBody { return r.JSON200 })
-	if err != nil {
-		return err
-	}
-	if c.JSON {
-		return printJSON(a.stdout, r.Body)
-	}
-	t := newTable(a.stdout, "ID", "INSTITUTION", "CODE", "KIND", "ASSET", "DIRECTIONS", "STATUS")
-	for _, ch := range items(page.Items) {
-		t.row(ch.Id, ch.InstitutionId, ch.Code, string(ch.Kind), ch.Asset, directions(ch.Params, ","), string(ch.Status))
-	}
-	return t.flush()
+	return show(a, c.JSON, r, err, func() *sdk.ChannelListBody { return r.JSON200 }, func(page *sdk.ChannelListBody) error {
+		t := newTable(a.stdout, "ID", "INSTITUTION", "CODE", "KIND", "ASSET", "DIRECTIONS", "STATUS")
+		for _, ch := range items(page.Items) {
+			t.row(ch.Id, ch.InstitutionId, ch.Code, string(ch.Kind), ch.Asset, directions(ch.Params, ","), string(ch.Status))
+		}
+		return t.flush()
+	})
 }
 
 // directions lists a channel's enabled directions, joined by sep.
@@ -186,14 +181,9 @@ func (c *ChannelsCreateCmd) Run(ctx context.Context, a *app) error {
 	r, err := api.CreatePaymentChannelWithResponse(ctx, sdk.ChannelBody{Code: c.Code, Kind: sdk.ChannelBodyKind(c.Kind), Asset: c.Asset,
 		InstitutionId: opt(c.Institution), Name: opt(c.Name), Endpoint: c.Endpoint, MerchantId: c.MerchantID, Secret: c.Secret,
 		Status: opt(sdk.ChannelBodyStatus(c.Status)), Params: c.params(&sdk.ChannelParams{})})
-	ch, _, err := jsonOf(r, err, func() *sdk.ChannelView { return r.JSON201 })
-	if err != nil {
-		return err
-	}
-	if c.JSON {
-		return printJSON(a.stdout, r.Body)
-	}
-	return printChannel(a.stdout, ch)
+	return show(a, c.JSON, r, err, func() *sdk.ChannelView { return r.JSON201 }, func(ch *sdk.ChannelView) error {
+		return printChannel(a.stdout, ch)
+	})
 }
 
 // channel reads a channel.
@@ -261,14 +251,9 @@ func (c *ChannelsUpdateCmd) Run(ctx context.Context, a *app) error {
 		return err
 	}
 	r, err := api.UpdatePaymentChannelWithResponse(ctx, c.ID, body)
-	ch, _, err := jsonOf(r, err, func() *sdk.ChannelView { return r.JSON200 })
-	if err != nil {
-		return err
-	}
-	if c.JSON {
-		return printJSON(a.stdout, r.Body)
-	}
-	return printChannel(a.stdout, ch)
+	return show(a, c.JSON, r, err, func() *sdk.ChannelView { return r.JSON200 }, func(ch *sdk.ChannelView) error {
+		return printChannel(a.stdout, ch)
+	})
 }
 
 func printChannel(w io.Writer, ch *sdk.ChannelView) error {
@@ -321,14 +306,9 @@ func (c *OrdersCreateCmd) Run(ctx context.Context, a *app) error {
 	r, err := api.CreatePaymentOrderWithResponse(ctx, &sdk.CreatePaymentOrderParams{}, sdk.OrderBody{Reference: c.Reference,
 		ChannelId: c.Channel, Direction: sdk.OrderBodyDirection(c.Direction), Account: c.Account, Amount: amount,
 		Party: opt(c.Party), PartyName: opt(c.PartyName), Memo: opt(c.Memo), Original: opt(c.Original)})
-	o, _, err := jsonOf(r, err, func() *sdk.OrderView { return r.JSON201 })
-	if err != nil {
-		return err
-	}
-	if c.JSON {
-		return printJSON(a.stdout, r.Body)
-	}
-	return printOrder(a.stdout, o)
+	return show(a, c.JSON, r, err, func() *sdk.OrderView { return r.JSON201 }, func(o *sdk.OrderView) error {
+		return printOrder(a.stdout, o)
+	})
 }
 
 // OrdersGetCmd shows an order.
@@ -344,14 +324,9 @@ func (c *OrdersGetCmd) Run(ctx context.Context, a *app) error {
 		return err
 	}
 	r, err := api.GetPaymentOrderWithResponse(ctx, c.ID)
-	o, _, err := jsonOf(r, err, func() *sdk.OrderView { return r.JSON200 })
-	if err != nil {
-		return err
-	}
-	if c.JSON {
-		return printJSON(a.stdout, r.Body)
-	}
-	return printOrder(a.stdout, o)
+	return show(a, c.JSON, r, err, func() *sdk.OrderView { return r.JSON200 }, func(o *sdk.OrderView) error {
+		return printOrder(a.stdout, o)
+	})
 }
 
 func printOrder(w io.Writer, o *sdk.OrderView) error {
@@ -401,22 +376,17 @@ func (c *OrdersListCmd) Run(ctx context.Context, a *app) error {
 	r, err := api.ListPaymentOrdersWithResponse(ctx, &sdk.ListPaymentOrdersParams{State: opt(sdk.ListPaymentOrdersParamsState(c.State)),
 		ChannelId: opt(c.Channel), Direction: opt(sdk.ListPaymentOrdersParamsDirection(c.Direction)), BatchId: opt(c.Batch),
 		Date: opt(c.Date), After: opt(c.After), Limit: limitOf(c.Limit)})
-	page, _, err := jsonOf(r, err, func() *sdk.OrderPageBody { return r.JSON200 })
-	if err != nil {
-		return err
-	}
-	if c.JSON {
-		return printJSON(a.stdout, r.Body)
-	}
-	t := newTable(a.stdout, "ID", "REFERENCE", "DIRECTION", "AMOUNT", "STATE", "CREATED")
-	for _, o := range items(page.Items) {
-		t.row(o.Id, o.Reference, string(o.Direction), o.AmountDisplay+" "+o.Asset, string(o.State), timeText(o.CreatedAt))
-	}
-	if err := t.flush(); err != nil {
-		return err
-	}
-	more(a.stdout, page.NextCursor)
-	return nil
+	return show(a, c.JSON, r, err, func() *sdk.OrderPageBody { return r.JSON200 }, func(page *sdk.OrderPageBody) error {
+		t := newTable(a.stdout, "ID", "REFERENCE", "DIRECTION", "AMOUNT", "STATE", "CREATED")
+		for _, o := range items(page.Items) {
+			t.row(o.Id, o.Reference, string(o.Direction), o.AmountDisplay+" "+o.Asset, string(o.State), timeText(o.CreatedAt))
+		}
+		if err := t.flush(); err != nil {
+			return err
+		}
+		more(a.stdout, page.NextCursor)
+		return nil
+	})
 }
 
 // OrdersTransitionsCmd shows an order's history.
@@ -432,18 +402,13 @@ func (c *OrdersTransitionsCmd) Run(ctx context.Context, a *app) error {
 		return err
 	}
 	r, err := api.ListPaymentOrderTransitionsWithResponse(ctx, c.ID)
-	list, _, err := jsonOf(r, err, func() *sdk.TransitionListBody { return r.JSON200 })
-	if err != nil {
-		return err
-	}
-	if c.JSON {
-		return printJSON(a.stdout, r.Body)
-	}
-	t := newTable(a.stdout, "SEQ", "AT", "FROM", "TO", "CAUSE", "DETAIL")
-	for _, tr := range items(list.Items) {
-		t.row(strconv.FormatInt(tr.Seq, 10), timeText(tr.At), tr.From, tr.To, tr.Cause, deref(tr.Detail))
-	}
-	return t.flush()
+	return show(a, c.JSON, r, err, func() *sdk.TransitionListBody { return r.JSON200 }, func(list *sdk.TransitionListBody) error {
+		t := newTable(a.stdout, "SEQ", "AT", "FROM", "TO", "CAUSE", "DETAIL")
+		for _, tr := range items(list.Items) {
+			t.row(strconv.FormatInt(tr.Seq, 10), timeText(tr.At), tr.From, tr.To, tr.Cause, deref(tr.Detail))
+		}
+		return t.flush()
+	})
 }
 
 // OrdersSettleCmd settles an order by hand.
@@ -463,14 +428,9 @@ func (c *OrdersSettleCmd) Run(ctx context.Context, a *app) error {
 	}
 	r, err := api.SettlePaymentOrderWithResponse(ctx, c.ID, sdk.SettleInBody{Status: sdk.SettleInBodyStatus(c.Status),
 		Reason: c.Reason, ChannelRef: opt(c.ChannelRef)})
-	o, _, err := jsonOf(r, err, func() *sdk.OrderView { return r.JSON200 })
-	if err != nil {
-		return err
-	}
-	if c.JSON {
-		return printJSON(a.stdout, r.Body)
-	}
-	return printOrder(a.stdout, o)
+	return show(a, c.JSON, r, err, func() *sdk.OrderView { return r.JSON200 }, func(o *sdk.OrderView) error {
+		return printOrder(a.stdout, o)
+	})
 }
 
 // BatchesUploadCmd uploads a bulk order file.
@@ -579,22 +539,17 @@ func (c *JobsListCmd) Run(ctx context.Context, a *app) error {
 	}
 	r, err := api.ListJobsWithResponse(ctx, &sdk.ListJobsParams{Kind: opt(c.Kind), State: opt(sdk.ListJobsParamsState(c.State)),
 		After: opt(c.After), Limit: limitOf(c.Limit)})
-	page, _, err := jsonOf(r, err, func() *sdk.JobPageBody { return r.JSON200 })
-	if err != nil {
-		return err
-	}
-	if c.JSON {
-		return printJSON(a.stdout, r.Body)
-	}
-	t := newTable(a.stdout, "ID", "KIND", "STATE", "ATTEMPTS", "RUN AT", "LAST ERROR")
-	for _, j := range items(page.Items) {
-		t.row(j.Id, j.Kind, j.State, attempts(&j), timeText(j.RunAt), deref(j.LastError))
-	}
-	if err := t.flush(); err != nil {
-		return err
-	}
-	more(a.stdout, page.NextCursor)
-	return nil
+	return show(a, c.JSON, r, err, func() *sdk.JobPageBody { return r.JSON200 }, func(page *sdk.JobPageBody) error {
+		t := newTable(a.stdout, "ID", "KIND", "STATE", "ATTEMPTS", "RUN AT", "LAST ERROR")
+		for _, j := range items(page.Items) {
+			t.row(j.Id, j.Kind, j.State, attempts(&j), timeText(j.RunAt), deref(j.LastError))
+		}
+		if err := t.flush(); err != nil {
+			return err
+		}
+		more(a.stdout, page.NextCursor)
+		return nil
+	})
 }
 
 func attempts(j *sdk.JobsJob) string {
@@ -687,26 +642,21 @@ func (c *WebhooksListCmd) Run(ctx context.Context, a *app) error {
 		return err
 	}
 	r, err := api.ListWebhooksWithResponse(ctx, &sdk.ListWebhooksParams{After: opt(c.After), Limit: limitOf(c.Limit)})
-	page, _, err := jsonOf(r, err, func() *sdk.WebhookPageBody { return r.JSON200 })
-	if err != nil {
-		return err
-	}
-	if c.JSON {
-		return printJSON(a.stdout, r.Body)
-	}
-	t := newTable(a.stdout, "ID", "INSTITUTION", "URL", "EVENTS", "ACTIVE")
-	for _, w := range items(page.Items) {
-		events := strings.Join(items(w.EventTypes), ",")
-		if events == "" {
-			events = "all"
+	return show(a, c.JSON, r, err, func() *sdk.WebhookPageBody { return r.JSON200 }, func(page *sdk.WebhookPageBody) error {
+		t := newTable(a.stdout, "ID", "INSTITUTION", "URL", "EVENTS", "ACTIVE")
+		for _, w := range items(page.Items) {
+			events := strings.Join(items(w.EventTypes), ",")
+			if events == "" {
+				events = "all"
+			}
+			t.row(w.Id, w.InstitutionId, w.Url, events, strconv.FormatBool(w.Active))
 		}
-		t.row(w.Id, w.InstitutionId, w.Url, events, strconv.FormatBool(w.Active))
-	}
-	if err := t.flush(); err != nil {
-		return err
-	}
-	more(a.stdout, page.NextCursor)
-	return nil
+		if err := t.flush(); err != nil {
+			return err
+		}
+		more(a.stdout, page.NextCursor)
+		return nil
+	})
 }
 
 // WebhooksCreateCmd subscribes a webhook.
@@ -729,19 +679,14 @@ func (c *WebhooksCreateCmd) Run(ctx context.Context, a *app) error {
 		return err
 	}
 	r, err := api.CreateWebhookWithResponse(ctx, body)
-	v, _, err := jsonOf(r, err, func() *sdk.NewWebhookView { return r.JSON201 })
-	if err != nil {
-		return err
-	}
-	if c.JSON {
-		return printJSON(a.stdout, r.Body)
-	}
-	if err := fields(a.stdout, "id", v.Webhook.Id, "institution", v.Webhook.InstitutionId, "url", v.Webhook.Url,
-		"events", strings.Join(items(v.Webhook.EventTypes), ", "), "secret", v.Secret); err != nil {
-		return err
-	}
-	fmt.Fprintln(a.stdout, "(the secret is shown only now: store it where the receiver verifies signatures)")
-	return nil
+	return show(a, c.JSON, r, err, func() *sdk.NewWebhookView { return r.JSON201 }, func(v *sdk.NewWebhookView) error {
+		if err := fields(a.stdout, "id", v.Webhook.Id, "institution", v.Webhook.InstitutionId, "url", v.Webhook.Url,
+			"events", strings.Join(items(v.Webhook.EventTypes), ", "), "secret", v.Secret); err != nil {
+			return err
+		}
+		fmt.Fprintln(a.stdout, "(the secret is shown only now: store it where the receiver verifies signatures)")
+		return nil
+	})
 }
 
 // WebhooksDeleteCmd deletes a webhook.
@@ -782,22 +727,17 @@ func (c *WebhooksDeliveriesCmd) Run(ctx context.Context, a *app) error {
 	}
 	r, err := api.ListWebhookDeliveriesWithResponse(ctx, &sdk.ListWebhookDeliveriesParams{WebhookId: opt(c.Webhook), EventId: opt(c.Event),
 		State: opt(sdk.ListWebhookDeliveriesParamsState(c.State)), After: opt(c.After), Limit: limitOf(c.Limit)})
-	page, _, err := jsonOf(r, err, func() *sdk.DeliveryPageBody { return r.JSON200 })
-	if err != nil {
-		return err
-	}
-	if c.JSON {
-		return printJSON(a.stdout, r.Body)
-	}
-	t := newTable(a.stdout, "ID", "WEBHOOK", "EVENT", "STATE", "ATTEMPTS", "LAST")
-	for _, d := range items(page.Items) {
-		t.row(d.Id, d.WebhookId, d.EventType, d.State, strconv.FormatInt(d.Attempts, 10), lastAttempt(deref(d.LastStatus), deref(d.LastError)))
-	}
-	if err := t.flush(); err != nil {
-		return err
-	}
-	more(a.stdout, page.NextCursor)
-	return nil
+	return show(a, c.JSON, r, err, func() *sdk.DeliveryPageBody { return r.JSON200 }, func(page *sdk.DeliveryPageBody) error {
+		t := newTable(a.stdout, "ID", "WEBHOOK", "EVENT", "STATE", "ATTEMPTS", "LAST")
+		for _, d := range items(page.Items) {
+			t.row(d.Id, d.WebhookId, d.EventType, d.State, strconv.FormatInt(d.Attempts, 10), lastAttempt(deref(d.LastStatus), deref(d.LastError)))
+		}
+		if err := t.flush(); err != nil {
+			return err
+		}
+		more(a.stdout, page.NextCursor)
+		return nil
+	})
 }
 
 // lastAttempt says how a delivery's last attempt went: the status it got,
@@ -827,13 +767,8 @@ func (c *WebhooksRedeliverCmd) Run(ctx context.Context, a *app) error {
 		return err
 	}
 	r, err := api.RedeliverWebhookDeliveryWithResponse(ctx, c.ID)
-	d, _, err := jsonOf(r, err, func() *sdk.OutboxDelivery { return r.JSON200 })
-	if err != nil {
-		return err
-	}
-	if c.JSON {
-		return printJSON(a.stdout, r.Body)
-	}
-	return fields(a.stdout, "id", d.Id, "webhook", d.WebhookId, "event", d.EventId+" ("+d.EventType+")", "state", d.State,
-		"attempts", strconv.FormatInt(d.Attempts, 10))
+	return show(a, c.JSON, r, err, func() *sdk.OutboxDelivery { return r.JSON200 }, func(d *sdk.OutboxDelivery) error {
+		return fields(a.stdout, "id", d.Id, "webhook", d.WebhookId, "event", d.EventId+" ("+d.EventType+")", "state", d.State,
+			"attempts", strconv.FormatInt(d.Attempts, 10))
+	})
 }

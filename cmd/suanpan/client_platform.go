@@ -33,14 +33,9 @@ func (c *InstitutionsCreateCmd) Run(ctx context.Context, a *app) error {
 		return err
 	}
 	r, err := api.CreateInstitutionWithResponse(ctx, sdk.InstitutionBody{Id: c.ID, Name: c.Name, ParentId: opt(c.Parent)})
-	inst, _, err := jsonOf(r, err, func() *sdk.AuthInstitution { return r.JSON201 })
-	if err != nil {
-		return err
-	}
-	if c.JSON {
-		return printJSON(a.stdout, r.Body)
-	}
-	return fields(a.stdout, "id", inst.Id, "name", inst.Name, "parent", deref(inst.ParentId), "created", timeText(inst.CreatedAt))
+	return show(a, c.JSON, r, err, func() *sdk.AuthInstitution { return r.JSON201 }, func(inst *sdk.AuthInstitution) error {
+		return fields(a.stdout, "id", inst.Id, "name", inst.Name, "parent", deref(inst.ParentId), "created", timeText(inst.CreatedAt))
+	})
 }
 
 // InstitutionsListCmd lists institutions.
@@ -55,18 +50,13 @@ func (c *InstitutionsListCmd) Run(ctx context.Context, a *app) error {
 		return err
 	}
 	r, err := api.ListInstitutionsWithResponse(ctx)
-	list, _, err := jsonOf(r, err, func() *[]sdk.AuthInstitution { return r.JSON200 })
-	if err != nil {
-		return err
-	}
-	if c.JSON {
-		return printJSON(a.stdout, r.Body)
-	}
-	t := newTable(a.stdout, "ID", "PARENT", "CREATED", "NAME")
-	for _, inst := range *list {
-		t.row(inst.Id, deref(inst.ParentId), timeText(inst.CreatedAt), inst.Name)
-	}
-	return t.flush()
+	return show(a, c.JSON, r, err, func() *[]sdk.AuthInstitution { return r.JSON200 }, func(list *[]sdk.AuthInstitution) error {
+		t := newTable(a.stdout, "ID", "PARENT", "CREATED", "NAME")
+		for _, inst := range *list {
+			t.row(inst.Id, deref(inst.ParentId), timeText(inst.CreatedAt), inst.Name)
+		}
+		return t.flush()
+	})
 }
 
 // InstitutionsGetCmd shows an institution.
@@ -82,14 +72,9 @@ func (c *InstitutionsGetCmd) Run(ctx context.Context, a *app) error {
 		return err
 	}
 	r, err := api.GetInstitutionWithResponse(ctx, c.ID)
-	inst, _, err := jsonOf(r, err, func() *sdk.AuthInstitution { return r.JSON200 })
-	if err != nil {
-		return err
-	}
-	if c.JSON {
-		return printJSON(a.stdout, r.Body)
-	}
-	return fields(a.stdout, "id", inst.Id, "name", inst.Name, "parent", deref(inst.ParentId), "created", timeText(inst.CreatedAt))
+	return show(a, c.JSON, r, err, func() *sdk.AuthInstitution { return r.JSON200 }, func(inst *sdk.AuthInstitution) error {
+		return fields(a.stdout, "id", inst.Id, "name", inst.Name, "parent", deref(inst.ParentId), "created", timeText(inst.CreatedAt))
+	})
 }
 
 // KeysCmd groups the API key commands.
@@ -114,19 +99,14 @@ func (c *KeysCreateCmd) Run(ctx context.Context, a *app) error {
 		return err
 	}
 	r, err := api.CreateKeyWithResponse(ctx, sdk.KeyBody{Role: sdk.KeyBodyRole(c.Role), Name: opt(c.Name), InstitutionId: opt(c.Institution)})
-	k, _, err := jsonOf(r, err, func() *sdk.NewKeyView { return r.JSON201 })
-	if err != nil {
+	return show(a, c.JSON, r, err, func() *sdk.NewKeyView { return r.JSON201 }, func(k *sdk.NewKeyView) error {
+		if err := fields(a.stdout, "id", k.Id, "name", k.Name, "role", k.Role, "institution", k.InstitutionId,
+			"created", timeText(k.CreatedAt), "token", k.Token); err != nil {
+			return err
+		}
+		_, err := fmt.Fprintln(a.stdout, "(keep the token now: the server keeps only its hash and cannot show it again)")
 		return err
-	}
-	if c.JSON {
-		return printJSON(a.stdout, r.Body)
-	}
-	if err := fields(a.stdout, "id", k.Id, "name", k.Name, "role", k.Role, "institution", k.InstitutionId,
-		"created", timeText(k.CreatedAt), "token", k.Token); err != nil {
-		return err
-	}
-	_, err = fmt.Fprintln(a.stdout, "(keep the token now: the server keeps only its hash and cannot show it again)")
-	return err
+	})
 }
 
 // KeysListCmd lists API keys.
@@ -141,22 +121,17 @@ func (c *KeysListCmd) Run(ctx context.Context, a *app) error {
 		return err
 	}
 	r, err := api.ListKeysWithResponse(ctx)
-	list, _, err := jsonOf(r, err, func() *[]sdk.AuthKey { return r.JSON200 })
-	if err != nil {
-		return err
-	}
-	if c.JSON {
-		return printJSON(a.stdout, r.Body)
-	}
-	t := newTable(a.stdout, "ID", "INSTITUTION", "ROLE", "CREATED", "REVOKED", "NAME")
-	for _, k := range *list {
-		revoked := ""
-		if k.RevokedAt != nil {
-			revoked = timeText(*k.RevokedAt)
+	return show(a, c.JSON, r, err, func() *[]sdk.AuthKey { return r.JSON200 }, func(list *[]sdk.AuthKey) error {
+		t := newTable(a.stdout, "ID", "INSTITUTION", "ROLE", "CREATED", "REVOKED", "NAME")
+		for _, k := range *list {
+			revoked := ""
+			if k.RevokedAt != nil {
+				revoked = timeText(*k.RevokedAt)
+			}
+			t.row(k.Id, k.InstitutionId, k.Role, timeText(k.CreatedAt), revoked, k.Name)
 		}
-		t.row(k.Id, k.InstitutionId, k.Role, timeText(k.CreatedAt), revoked, k.Name)
-	}
-	return t.flush()
+		return t.flush()
+	})
 }
 
 // KeysRevokeCmd revokes an API key.
@@ -172,18 +147,13 @@ func (c *KeysRevokeCmd) Run(ctx context.Context, a *app) error {
 		return err
 	}
 	r, err := api.RevokeKeyWithResponse(ctx, c.ID)
-	k, _, err := jsonOf(r, err, func() *sdk.AuthKey { return r.JSON200 })
-	if err != nil {
-		return err
-	}
-	if c.JSON {
-		return printJSON(a.stdout, r.Body)
-	}
-	revoked := ""
-	if k.RevokedAt != nil {
-		revoked = timeText(*k.RevokedAt)
-	}
-	return fields(a.stdout, "id", k.Id, "name", k.Name, "role", k.Role, "institution", k.InstitutionId, "revoked", revoked)
+	return show(a, c.JSON, r, err, func() *sdk.AuthKey { return r.JSON200 }, func(k *sdk.AuthKey) error {
+		revoked := ""
+		if k.RevokedAt != nil {
+			revoked = timeText(*k.RevokedAt)
+		}
+		return fields(a.stdout, "id", k.Id, "name", k.Name, "role", k.Role, "institution", k.InstitutionId, "revoked", revoked)
+	})
 }
 
 // AssetsCmd groups the asset commands.
@@ -213,14 +183,9 @@ func (c *AssetsCreateCmd) Run(ctx context.Context, a *app) error {
 		body.MaxAmount = &c.Max
 	}
 	r, err := api.CreateAssetWithResponse(ctx, body)
-	as, _, err := jsonOf(r, err, func() *sdk.LedgerAsset { return r.JSON201 })
-	if err != nil {
-		return err
-	}
-	if c.JSON {
-		return printJSON(a.stdout, r.Body)
-	}
-	return printAsset(a, as)
+	return show(a, c.JSON, r, err, func() *sdk.LedgerAsset { return r.JSON201 }, func(as *sdk.LedgerAsset) error {
+		return printAsset(a, as)
+	})
 }
 
 // printAsset prints an asset's fields.
@@ -243,14 +208,9 @@ func (c *AssetsUpdateCmd) Run(ctx context.Context, a *app) error {
 		return err
 	}
 	r, err := api.UpdateAssetWithResponse(ctx, c.Code, sdk.UpdateAssetJSONRequestBody{MaxAmount: c.Max})
-	as, _, err := jsonOf(r, err, func() *sdk.LedgerAsset { return r.JSON200 })
-	if err != nil {
-		return err
-	}
-	if c.JSON {
-		return printJSON(a.stdout, r.Body)
-	}
-	return printAsset(a, as)
+	return show(a, c.JSON, r, err, func() *sdk.LedgerAsset { return r.JSON200 }, func(as *sdk.LedgerAsset) error {
+		return printAsset(a, as)
+	})
 }
 
 // AssetsListCmd lists assets.
@@ -265,18 +225,13 @@ func (c *AssetsListCmd) Run(ctx context.Context, a *app) error {
 		return err
 	}
 	r, err := api.ListAssetsWithResponse(ctx)
-	list, _, err := jsonOf(r, err, func() *[]sdk.LedgerAsset { return r.JSON200 })
-	if err != nil {
-		return err
-	}
-	if c.JSON {
-		return printJSON(a.stdout, r.Body)
-	}
-	t := newTable(a.stdout, "CODE", "SCALE", "MAX AMOUNT", "CREATED")
-	for _, as := range *list {
-		t.row(as.Code, strconv.FormatInt(as.Scale, 10), strconv.FormatInt(as.MaxAmount, 10), timeText(as.CreatedAt))
-	}
-	return t.flush()
+	return show(a, c.JSON, r, err, func() *[]sdk.LedgerAsset { return r.JSON200 }, func(list *[]sdk.LedgerAsset) error {
+		t := newTable(a.stdout, "CODE", "SCALE", "MAX AMOUNT", "CREATED")
+		for _, as := range *list {
+			t.row(as.Code, strconv.FormatInt(as.Scale, 10), strconv.FormatInt(as.MaxAmount, 10), timeText(as.CreatedAt))
+		}
+		return t.flush()
+	})
 }
 
 // AssetsGetCmd shows an asset.
@@ -292,14 +247,9 @@ func (c *AssetsGetCmd) Run(ctx context.Context, a *app) error {
 		return err
 	}
 	r, err := api.GetAssetWithResponse(ctx, c.Code)
-	as, _, err := jsonOf(r, err, func() *sdk.LedgerAsset { return r.JSON200 })
-	if err != nil {
-		return err
-	}
-	if c.JSON {
-		return printJSON(a.stdout, r.Body)
-	}
-	return printAsset(a, as)
+	return show(a, c.JSON, r, err, func() *sdk.LedgerAsset { return r.JSON200 }, func(as *sdk.LedgerAsset) error {
+		return printAsset(a, as)
+	})
 }
 
 // ProductsCreateCmd creates a product from its definition.
@@ -325,14 +275,9 @@ func (c *ProductsCreateCmd) Run(ctx context.Context, a *app) error {
 		return err
 	}
 	r, err := api.CreateProductWithResponse(ctx, body)
-	p, _, err := jsonOf(r, err, func() *sdk.ProductView { return r.JSON201 })
-	if err != nil {
-		return err
-	}
-	if c.JSON {
-		return printJSON(a.stdout, r.Body)
-	}
-	return printProduct(a.stdout, p)
+	return show(a, c.JSON, r, err, func() *sdk.ProductView { return r.JSON201 }, func(p *sdk.ProductView) error {
+		return printProduct(a.stdout, p)
+	})
 }
 
 // ProductsVersionsCmd lists a product's versions.
@@ -349,16 +294,11 @@ func (c *ProductsVersionsCmd) Run(ctx context.Context, a *app) error {
 		return err
 	}
 	r, err := api.ListProductVersionsWithResponse(ctx, c.ID, &sdk.ListProductVersionsParams{InstitutionId: opt(c.Institution)})
-	list, _, err := jsonOf(r, err, func() *[]sdk.ProductView { return r.JSON200 })
-	if err != nil {
-		return err
-	}
-	if c.JSON {
-		return printJSON(a.stdout, r.Body)
-	}
-	t := newTable(a.stdout, "VERSION", "STATUS", "CREATED", "NAME")
-	for _, p := range *list {
-		t.row(strconv.FormatInt(p.Version, 10), string(p.Status), timeText(p.CreatedAt), p.Name)
-	}
-	return t.flush()
+	return show(a, c.JSON, r, err, func() *[]sdk.ProductView { return r.JSON200 }, func(list *[]sdk.ProductView) error {
+		t := newTable(a.stdout, "VERSION", "STATUS", "CREATED", "NAME")
+		for _, p := range *list {
+			t.row(strconv.FormatInt(p.Version, 10), string(p.Status), timeText(p.CreatedAt), p.Name)
+		}
+		return t.flush()
+	})
 }

@@ -211,14 +211,9 @@ func (c *ReconSettingsSetCmd) Run(ctx context.Context, a *app) error {
 		return err
 	}
 	r, err := api.PutReconSettingsWithResponse(ctx, c.ID, body)
-	st, _, err := jsonOf(r, err, func() *sdk.ReconSettings { return r.JSON200 })
-	if err != nil {
-		return err
-	}
-	if c.JSON {
-		return printJSON(a.stdout, r.Body)
-	}
-	return printReconSettings(a.stdout, st, r.Body, asset(st.ChannelId), c.scales(ctx))
+	return show(a, c.JSON, r, err, func() *sdk.ReconSettings { return r.JSON200 }, func(st *sdk.ReconSettings) error {
+		return printReconSettings(a.stdout, st, r.Body, asset(st.ChannelId), c.scales(ctx))
+	})
 }
 
 // readFormat reads a --format-file: one JSON object of a statement format,
@@ -330,36 +325,31 @@ func (c *ReconImportCmd) Run(ctx context.Context, a *app) error {
 	// 201: jsonOf decodes that one too.
 	r, err := api.ImportReconStatementWithBodyWithResponse(ctx, &sdk.ImportReconStatementParams{ChannelId: c.Channel, Date: c.Date},
 		"application/octet-stream", bytes.NewReader(content))
-	st, _, err := jsonOf(r, err, func() *sdk.ReconStatement { return r.JSON201 })
-	if err != nil {
-		return err
-	}
-	if c.JSON {
-		return printJSON(a.stdout, r.Body)
-	}
-	scales := c.scales(ctx)
-	asset := c.channelAssets(ctx)(st.ChannelId)
-	if err := fields(a.stdout,
-		"id", st.Id,
-		"channel", st.ChannelId,
-		"institution", st.InstitutionId,
-		"date", st.Date,
-		"format", st.Format,
-		"lines", strconv.FormatInt(st.Lines, 10),
-		"credits", amountText(st.Credits, asset, scales),
-		"debits", amountText(st.Debits, asset, scales),
-		"fees", amountText(st.Fees, asset, scales),
-		"bytes", strconv.FormatInt(st.Size, 10),
-		"sha-256", st.Sha256,
-		"imported", timeText(st.ImportedAt)+" by "+st.ImportedBy); err != nil {
-		return err
-	}
-	if r.StatusCode() == http.StatusOK {
-		fmt.Fprintln(a.stdout, "already imported: the same file was imported before; nothing changed")
-	} else {
-		fmt.Fprintln(a.stdout, "imported")
-	}
-	return nil
+	return show(a, c.JSON, r, err, func() *sdk.ReconStatement { return r.JSON201 }, func(st *sdk.ReconStatement) error {
+		scales := c.scales(ctx)
+		asset := c.channelAssets(ctx)(st.ChannelId)
+		if err := fields(a.stdout,
+			"id", st.Id,
+			"channel", st.ChannelId,
+			"institution", st.InstitutionId,
+			"date", st.Date,
+			"format", st.Format,
+			"lines", strconv.FormatInt(st.Lines, 10),
+			"credits", amountText(st.Credits, asset, scales),
+			"debits", amountText(st.Debits, asset, scales),
+			"fees", amountText(st.Fees, asset, scales),
+			"bytes", strconv.FormatInt(st.Size, 10),
+			"sha-256", st.Sha256,
+			"imported", timeText(st.ImportedAt)+" by "+st.ImportedBy); err != nil {
+			return err
+		}
+		if r.StatusCode() == http.StatusOK {
+			fmt.Fprintln(a.stdout, "already imported: the same file was imported before; nothing changed")
+		} else {
+			fmt.Fprintln(a.stdout, "imported")
+		}
+		return nil
+	})
 }
 
 // ReconRunCmd reconciles a date.
@@ -396,42 +386,37 @@ func (c *ReconRunCmd) Run(ctx context.Context, a *app) error {
 		return err
 	}
 	resp, err := api.RunReconWithResponse(ctx, body)
-	out, _, err := jsonOf(resp, err, func() *sdk.ReconBranches { return resp.JSON200 })
-	if err != nil {
-		return err
-	}
-	if c.JSON {
-		return printJSON(a.stdout, resp.Body)
-	}
-	scales, assetOf := c.scales(ctx), c.channelAssets(ctx)
-	assets := map[string]bool{}
-	runs := items(out.Runs)
-	for i, r := range runs {
-		if i > 0 {
-			fmt.Fprintln(a.stdout)
-		}
-		asset := assetOf(r.ChannelId)
-		assets[asset] = true
-		if err := printReconRun(a.stdout, &r, asset, scales); err != nil {
-			return err
-		}
-	}
-	if len(runs) == 0 {
-		fmt.Fprintln(a.stdout, "no channel has a statement for "+c.Date)
-	}
-	if missing := items(out.MissingStatements); len(missing) > 0 {
-		fmt.Fprintf(a.stdout, "\nwithout a statement for %s: %s\n", c.Date, strings.Join(missing, ", "))
-	}
-	if len(runs) > 1 && !c.DryRun {
-		total := strconv.FormatInt(out.OpenAmount, 10) + " (minor units, over several assets)"
-		if len(assets) == 1 {
-			for asset := range assets {
-				total = amountText(out.OpenAmount, asset, scales)
+	return show(a, c.JSON, resp, err, func() *sdk.ReconBranches { return resp.JSON200 }, func(out *sdk.ReconBranches) error {
+		scales, assetOf := c.scales(ctx), c.channelAssets(ctx)
+		assets := map[string]bool{}
+		runs := items(out.Runs)
+		for i, r := range runs {
+			if i > 0 {
+				fmt.Fprintln(a.stdout)
+			}
+			asset := assetOf(r.ChannelId)
+			assets[asset] = true
+			if err := printReconRun(a.stdout, &r, asset, scales); err != nil {
+				return err
 			}
 		}
-		fmt.Fprintf(a.stdout, "\nin all: %d open, %s; alerted %s\n", out.Open, total, yesNo(out.Alerted))
-	}
-	return nil
+		if len(runs) == 0 {
+			fmt.Fprintln(a.stdout, "no channel has a statement for "+c.Date)
+		}
+		if missing := items(out.MissingStatements); len(missing) > 0 {
+			fmt.Fprintf(a.stdout, "\nwithout a statement for %s: %s\n", c.Date, strings.Join(missing, ", "))
+		}
+		if len(runs) > 1 && !c.DryRun {
+			total := strconv.FormatInt(out.OpenAmount, 10) + " (minor units, over several assets)"
+			if len(assets) == 1 {
+				for asset := range assets {
+					total = amountText(out.OpenAmount, asset, scales)
+				}
+			}
+			fmt.Fprintf(a.stdout, "\nin all: %d open, %s; alerted %s\n", out.Open, total, yesNo(out.Alerted))
+		}
+		return nil
+	})
 }
 
 // countsText lists a run's item counts by kind, skipping zeros: the match
@@ -528,28 +513,23 @@ func (c *ReconDiscrepanciesCmd) Run(ctx context.Context, a *app) error {
 	r, err := api.ListDiscrepanciesWithResponse(ctx, &sdk.ListDiscrepanciesParams{Status: opt(sdk.ListDiscrepanciesParamsStatus(c.Status)),
 		Kind: opt(sdk.ListDiscrepanciesParamsKind(c.Kind)), ChannelId: opt(c.Channel), RunId: opt(c.RunID), After: opt(c.After),
 		Limit: limitOf(c.Limit)})
-	page, _, err := jsonOf(r, err, func() *sdk.DiscrepancyPageBody { return r.JSON200 })
-	if err != nil {
-		return err
-	}
-	if c.JSON {
-		return printJSON(a.stdout, r.Body)
-	}
-	scales := c.scales(ctx)
-	t := newTable(a.stdout, "ID", "KIND", "CHANNEL", "LINE", "ORDERS", "DIFFERENCE", "EFFECT", "STATUS")
-	for _, d := range items(page.Items) {
-		line := "-"
-		if n := deref(d.LineNo); n != 0 {
-			line = strconv.FormatInt(n, 10)
+	return show(a, c.JSON, r, err, func() *sdk.DiscrepancyPageBody { return r.JSON200 }, func(page *sdk.DiscrepancyPageBody) error {
+		scales := c.scales(ctx)
+		t := newTable(a.stdout, "ID", "KIND", "CHANNEL", "LINE", "ORDERS", "DIFFERENCE", "EFFECT", "STATUS")
+		for _, d := range items(page.Items) {
+			line := "-"
+			if n := deref(d.LineNo); n != 0 {
+				line = strconv.FormatInt(n, 10)
+			}
+			t.row(d.Id, string(d.Kind), d.ChannelId, line, strings.Join(items(d.OrderIds), ","), amountText(d.Difference, d.Asset, scales),
+				amountText(d.Effect, d.Asset, scales), string(d.Status))
 		}
-		t.row(d.Id, string(d.Kind), d.ChannelId, line, strings.Join(items(d.OrderIds), ","), amountText(d.Difference, d.Asset, scales),
-			amountText(d.Effect, d.Asset, scales), string(d.Status))
-	}
-	if err := t.flush(); err != nil {
-		return err
-	}
-	more(a.stdout, page.NextCursor)
-	return nil
+		if err := t.flush(); err != nil {
+			return err
+		}
+		more(a.stdout, page.NextCursor)
+		return nil
+	})
 }
 
 // printDiscrepancy prints the discrepancy a decision answered with, or
@@ -696,27 +676,22 @@ func (c *EODStatusCmd) Run(ctx context.Context, a *app) error {
 		return printEODRun(a.stdout, &run, nil, c.scales(ctx))
 	}
 	r, err := api.ListEodRunsWithResponse(ctx, &sdk.ListEodRunsParams{Limit: limitOf(c.Limit)})
-	list, _, err := jsonOf(r, err, func() *sdk.EodRunListBody { return r.JSON200 })
-	if err != nil {
-		return err
-	}
-	if c.JSON {
-		return printJSON(a.stdout, r.Body)
-	}
-	runs := items(list.Items)
-	if len(runs) == 0 {
-		fmt.Fprintln(a.stdout, "no end-of-day runs")
-		return nil
-	}
-	t := newTable(a.stdout, "DATE", "STATUS", "ATTEMPTS", "STARTED", "FINISHED", "MANIFEST SHA-256")
-	for _, r := range runs {
-		finished := "-"
-		if r.FinishedAt != nil {
-			finished = timeText(*r.FinishedAt)
+	return show(a, c.JSON, r, err, func() *sdk.EodRunListBody { return r.JSON200 }, func(list *sdk.EodRunListBody) error {
+		runs := items(list.Items)
+		if len(runs) == 0 {
+			fmt.Fprintln(a.stdout, "no end-of-day runs")
+			return nil
 		}
-		t.row(r.Date, r.Status, strconv.FormatInt(r.Attempts, 10), timeText(r.StartedAt), finished, deref(r.ManifestSha256))
-	}
-	return t.flush()
+		t := newTable(a.stdout, "DATE", "STATUS", "ATTEMPTS", "STARTED", "FINISHED", "MANIFEST SHA-256")
+		for _, r := range runs {
+			finished := "-"
+			if r.FinishedAt != nil {
+				finished = timeText(*r.FinishedAt)
+			}
+			t.row(r.Date, r.Status, strconv.FormatInt(r.Attempts, 10), timeText(r.StartedAt), finished, deref(r.ManifestSha256))
+		}
+		return t.flush()
+	})
 }
 
 // EODReportsCmd lists and downloads a day's reports.

@@ -315,12 +315,7 @@ func (c *TransactionsGetCmd) Run(ctx context.Context, a *app) error {
 		return err
 	}
 	r, err := api.GetTransactionWithResponse(ctx, c.ID)
-	tr, _, err := jsonOf(r, err, func() *sdk.TransactionView { return r.JSON200 })
-	if err != nil {
-		return err
-	}
-	if c.JSON {
-		return printJSON(a.stdout, r.Body)
-	}
-	return printTransaction(a.stdout, tr)
+	return show(a, c.JSON, r, err, func() *sdk.TransactionView { return r.JSON200 }, func(tr *sdk.TransactionView) error {
+		return printTransaction(a.stdout, tr)
+	})
 }
