@@ -110,8 +110,8 @@ func jsonOf[T any, R sdk.Response](r R, err error, body func() *T) (*T, sdk.Resp
 
 // show answers a command from its response: it checks the response as
 // jsonOf does, then writes the server's JSON as it is for --json (asJSON)
-// or hands the decoded body to print for the summary.
-func show[T any, R sdk.Response](a *app, asJSON bool, r R, err error, body func() *T, print func(*T) error) error {
+// or hands the decoded body to present for the summary.
+func show[T any, R sdk.Response](a *app, asJSON bool, r R, err error, body func() *T, present func(*T) error) error {
 	v, _, err := jsonOf(r, err, body)
 	if err != nil {
 		return err
@@ -119,7 +119,7 @@ func show[T any, R sdk.Response](a *app, asJSON bool, r R, err error, body func(
 	if asJSON {
 		return printJSON(a.stdout, r.Bytes())
 	}
-	return print(v)
+	return present(v)
 }
 
 // printJSON writes a raw answer for --json.

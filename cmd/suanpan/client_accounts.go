@@ -43,24 +43,19 @@ func (c *AccountsListCmd) Run(ctx context.Context, a *app) error {
 	limit := int64(c.Limit)
 	r, err := api.ListAccountsWithResponse(ctx, &sdk.ListAccountsParams{Asset: opt(c.Asset), Code: opt(c.Code),
 		Status: opt(sdk.ListAccountsParamsStatus(c.Status)), After: opt(c.After), Limit: &limit})
-	if err := sdk.Check(r, err); err != nil {
-		return err
-	}
-	if c.JSON {
-		return printJSON(a.stdout, r.Body)
-	}
-	page := r.JSON200
-	t := newTable(a.stdout, "ID", "INSTITUTION", "ASSET", "CODE", "STATUS", "BALANCE", "AVAILABLE", "NAME")
-	for _, acct := range items(page.Items) {
-		t.row(acct.Id, acct.InstitutionId, acct.Asset, acct.Code, string(acct.Status), acct.BalanceDisplay, acct.AvailableDisplay, acct.Name)
-	}
-	if err := t.flush(); err != nil {
-		return err
-	}
-	if next := deref(page.NextCursor); next != "" {
-		fmt.Fprintf(a.stdout, "more: --after %s\n", next)
-	}
-	return nil
+	return show(a, c.JSON, r, err, func() *sdk.AccountPageBody { return r.JSON200 }, func(page *sdk.AccountPageBody) error {
+		t := newTable(a.stdout, "ID", "INSTITUTION", "ASSET", "CODE", "STATUS", "BALANCE", "AVAILABLE", "NAME")
+		for _, acct := range items(page.Items) {
+			t.row(acct.Id, acct.InstitutionId, acct.Asset, acct.Code, string(acct.Status), acct.BalanceDisplay, acct.AvailableDisplay, acct.Name)
+		}
+		if err := t.flush(); err != nil {
+			return err
+		}
+		if next := deref(page.NextCursor); next != "" {
+			fmt.Fprintf(a.stdout, "more: --after %s\n", next)
+		}
+		return nil
+	})
 }
 
 // AccountsGetCmd shows one account.
@@ -76,13 +71,9 @@ func (c *AccountsGetCmd) Run(ctx context.Context, a *app) error {
 		return err
 	}
 	r, err := api.GetAccountWithResponse(ctx, c.ID)
-	if err := sdk.Check(r, err); err != nil {
-		return err
-	}
-	if c.JSON {
-		return printJSON(a.stdout, r.Body)
-	}
-	return printAccount(a.stdout, r.JSON200)
+	return show(a, c.JSON, r, err, func() *sdk.AccountView { return r.JSON200 }, func(acct *sdk.AccountView) error {
+		return printAccount(a.stdout, acct)
+	})
 }
 
 func printAccount(w io.Writer, acct *sdk.AccountView) error {
@@ -231,26 +222,21 @@ func (c *BalanceCmd) Run(ctx context.Context, a *app) error {
 		return err
 	}
 	r, err := api.GetBalanceWithResponse(ctx, c.ID, &params)
-	if err := sdk.Check(r, err); err != nil {
-		return err
-	}
-	if c.JSON {
-		return printJSON(a.stdout, r.Body)
-	}
-	acct := r.JSON200
-	scale, err := c.scale(ctx, acct.Asset)
-	if err != nil {
-		return err
-	}
-	b := acct.Balances
-	return fields(a.stdout,
-		"account", acct.Id+" ("+acct.Name+")",
-		"as of", asOf,
-		"balance", acct.BalanceDisplay+" "+acct.Asset,
-		"available", acct.AvailableDisplay+" "+acct.Asset,
-		"posted", "debits "+money.Format(b.DebitsPosted, scale)+", credits "+money.Format(b.CreditsPosted, scale),
-		"pending", "debits "+money.Format(b.DebitsPending, scale)+", credits "+money.Format(b.CreditsPending, scale),
-	)
+	return show(a, c.JSON, r, err, func() *sdk.AccountView { return r.JSON200 }, func(acct *sdk.AccountView) error {
+		scale, err := c.scale(ctx, acct.Asset)
+		if err != nil {
+			return err
+		}
+		b := acct.Balances
+		return fields(a.stdout,
+			"account", acct.Id+" ("+acct.Name+")",
+			"as of", asOf,
+			"balance", acct.BalanceDisplay+" "+acct.Asset,
+			"available", acct.AvailableDisplay+" "+acct.Asset,
+			"posted", "debits "+money.Format(b.DebitsPosted, scale)+", credits "+money.Format(b.CreditsPosted, scale),
+			"pending", "debits "+money.Format(b.DebitsPending, scale)+", credits "+money.Format(b.CreditsPending, scale),
+		)
+	})
 }
 
 // EntriesCmd shows an account's journal.
@@ -276,23 +262,18 @@ func (c *EntriesCmd) Run(ctx context.Context, a *app) error {
 		return err
 	}
 	r, err := api.ListEntriesWithResponse(ctx, c.ID, &params)
-	if err := sdk.Check(r, err); err != nil {
-		return err
-	}
-	if c.JSON {
-		return printJSON(a.stdout, r.Body)
-	}
-	page := r.JSON200
-	t := newTable(a.stdout, "SEQ", "TIME", "TYPE", "REFERENCE", "SIDE", "KIND", "AMOUNT", "BALANCE", "AVAILABLE", "TRANSACTION")
-	for _, e := range items(page.Items) {
-		t.row(strconv.FormatInt(e.Seq, 10), timeText(e.CreatedAt), e.Type, e.Reference, string(e.Side), string(e.Kind), e.AmountDisplay,
-			e.BalanceDisplay, e.AvailableDisplay, e.TransactionId)
-	}
-	if err := t.flush(); err != nil {
-		return err
-	}
-	if next := page.NextCursor; next != nil && *next != 0 {
-		fmt.Fprintf(a.stdout, "more: --after %d\n", *next)
-	}
-	return nil
+	return show(a, c.JSON, r, err, func() *sdk.EntriesPageBody { return r.JSON200 }, func(page *sdk.EntriesPageBody) error {
+		t := newTable(a.stdout, "SEQ", "TIME", "TYPE", "REFERENCE", "SIDE", "KIND", "AMOUNT", "BALANCE", "AVAILABLE", "TRANSACTION")
+		for _, e := range items(page.Items) {
+			t.row(strconv.FormatInt(e.Seq, 10), timeText(e.CreatedAt), e.Type, e.Reference, string(e.Side), string(e.Kind), e.AmountDisplay,
+				e.BalanceDisplay, e.AvailableDisplay, e.TransactionId)
+		}
+		if err := t.flush(); err != nil {
+			return err
+		}
+		if next := page.NextCursor; next != nil && *next != 0 {
+			fmt.Fprintf(a.stdout, "more: --after %d\n", *next)
+		}
+		return nil
+	})
 }
