@@ -302,14 +302,23 @@ func TempPostgres(ctx context.Context, admin string) (string, func(), error) {
 		return "", nil, err
 	}
 	name := "suanpan_bench_" + strconv.FormatInt(time.Now().UnixNano(), 36)
-	if _, err := db.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
-		db.Close()
+	_, err = db.ExecContext(ctx, "CREATE DATABASE "+name)
+	// Closed at once: a backend reports its WAL statistics when it ends or
+	// some seconds after it goes idle, so one kept open would put the copy
+	// of the template database (hundreds of full-page images) into the
+	// measured window's pg_stat_wal.
+	db.Close()
+	if err != nil {
 		return "", nil, fmt.Errorf("create benchmark database: %w", err)
 	}
 	u.Path = "/" + name
 	drop := func() {
+		db, err := sql.Open("pgx", admin)
+		if err != nil {
+			return
+		}
+		defer db.Close()
 		_, _ = db.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-		db.Close()
 	}
 	return u.String(), drop, nil
 }
