@@ -4,9 +4,11 @@
 //
 // The SQL elsewhere in Suanpan is written once, in the subset both engines
 // (and PostgreSQL-compatible distributed databases) accept: `$N`
-// placeholders, no triggers, no advisory locks, no LISTEN/NOTIFY, times as
-// integer microseconds since the Unix epoch. The few differences live here, in
-// Dialect. This package must never contain business rules.
+// placeholders, no triggers, no advisory locks, no LISTEN/NOTIFY, no
+// sequences, times as integer microseconds since the Unix epoch
+// (TestPortableSQL checks the migrations and the code's statements). The few
+// differences live here, in Dialect. This package must never contain
+// business rules.
 //
 // It is part of Suanpan's public Go API, with ledger, money and clock.
 package store
